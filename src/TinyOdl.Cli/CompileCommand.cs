@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using TinyOdl.Codegen;
+using TinyOdl.Data;
+using TinyOdl.Evaluation;
+using TinyOdl.Targets;
+
+namespace TinyOdl.Cli;
+
+/// <summary>`tinyodl compile model.json -o out/`: generate a self-contained, buildable training program.</summary>
+internal static class CompileCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.ModelArgument();
+        var board = CommonOptions.BoardOption();
+        var backend = CommonOptions.BackendOption();
+        var output = new Option<string>("--output", "-o") { Description = "Output folder (replaced if TinyOdl wrote it before)", Required = true };
+        var verifySteps = new Option<int>("--verify-steps")
+        {
+            Description = "Generate a verify-mode program that traces this many single steps instead of training epochs",
+        };
+        var cmd = new Command("compile", "Generate training code, data and firmware for a board into an output folder")
+        {
+            model, board, backend, output, verifySteps,
+        };
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, CommonOptions.ParseBackend(r.GetValue(backend)!),
+            r.GetValue(output)!, r.GetValue(verifySteps)));
+        return cmd;
+    }
+
+    private static int Run(string modelPath, string boardName, Backend backend, string outDir, int verifySteps)
+    {
+        if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
+        var doc = CommonOptions.LoadModel(modelPath);
+        var board = Board.Load(boardName);
+        var sw = Stopwatch.StartNew();
+        var compiled = Pipeline.Compile(doc.Model, board);
+        var compileTime = sw.Elapsed;
+        var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
+        var plan = verifySteps > 0 ? RunPlan.Verify(train, test, verifySteps) : RunPlan.Training(train, test, doc.Training.Epochs);
+        sw.Restart();
+        var expected = HarnessSimulator.Run(compiled.Program, plan);
+        var evalTime = sw.Elapsed;
+        ProjectWriter.Write(outDir, compiled, board, backend, plan, expected);
+
+        Reports.ModelSummary(compiled, board);
+        AnsiConsole.MarkupLine($"Generated [bold]{Markup.Escape(outDir)}[/] ({(backend == Backend.C ? "C" : "LLVM IR")} backend): " +
+            $"{compiled.Program.Kernels.Count} kernels, {plan.Train.Count} training and {plan.Test.Count} test samples, " +
+            (plan.IsVerify ? $"{plan.TraceSteps} traced steps" : $"{plan.Epochs} epochs"));
+        AnsiConsole.MarkupLine($"Code generation {compileTime.TotalMilliseconds:F0} ms; expected output from the C# evaluator {evalTime.TotalMilliseconds:F0} ms.");
+        AnsiConsole.MarkupLine($"Next: [bold]make -C {Markup.Escape(outDir)}[/] and [bold]./tinyodl run {Markup.Escape(outDir)}[/]");
+        return 0;
+    }
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Spectre.Console;
+using TinyOdl.Codegen;
+using TinyOdl.Data;
+using TinyOdl.Evaluation;
+using TinyOdl.Targets;
+
+namespace TinyOdl.Cli;
+
+/// <summary>
+/// `tinyodl verify model.json`: every toolchain combination builds the model, runs N steps under QEMU, and every
+/// loss, updated parameter and prediction must equal the C# evaluator's bits.
+/// </summary>
+internal static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.ModelArgument();
+        var board = CommonOptions.BoardOption();
+        var steps = new Option<int>("--steps", "-n") { Description = "Training steps to trace", DefaultValueFactory = _ => 8 };
+        var keep = new Option<string?>("--keep") { Description = "Keep the generated folders under this folder" };
+        var cmd = new Command("verify", "Check every toolchain combination bit for bit against the C# evaluator under QEMU")
+        {
+            model, board, steps, keep,
+        };
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(steps), r.GetValue(keep)));
+        return cmd;
+    }
+
+    private static int Run(string modelPath, string boardName, int steps, string? keep)
+    {
+        if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
+        var doc = CommonOptions.LoadModel(modelPath);
+        var board = Board.Load(boardName);
+        var compiled = Pipeline.Compile(doc.Model, board);
+        var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
+        var plan = RunPlan.Verify(train, test, steps);
+        var expected = HarnessSimulator.Run(compiled.Program, plan);
+        int values = expected.Sum(l => l.Fields.Count);
+
+        var root = keep ?? Path.Combine(Path.GetTempPath(), $"tinyodl-verify-{Environment.ProcessId}");
+        var table = new Table().Title($"Bit-exactness of '{Markup.Escape(doc.Model.Name)}' on {Markup.Escape(board.Name)}: {steps} steps, {values} values per run")
+            .AddColumn("Toolchain").AddColumn(new TableColumn("Instructions / step").RightAligned()).AddColumn("Result");
+        int failures = 0;
+        try
+        {
+            foreach (var backend in new[] { Backend.C, Backend.Llvm })
+            {
+                var dir = Path.Combine(root, backend == Backend.C ? "c" : "llvm");
+                ProjectWriter.Write(dir, compiled, board, backend, plan, expected);
+                foreach (var combo in BuildCombo.All.Where(c => c.Backend == backend))
+                {
+                    Console.Error.WriteLine($"verify: building and running {combo.Name} ...");
+                    var run = QemuRunner.BuildAndRun(dir, combo);
+                    if (!run.Succeeded)
+                    {
+                        failures++;
+                        table.AddRow(Markup.Escape(combo.Name), "-", $"[red]program failed (exit {run.ExitCode})[/]");
+                        continue;
+                    }
+                    var mismatches = Protocol.Compare(expected, run.Lines);
+                    var first = run.Lines.First(l => l.Keyword == "step").UInt("instret");
+                    if (mismatches.Count == 0) table.AddRow(Markup.Escape(combo.Name), $"{first:N0}", "[green]bit-exact[/]");
+                    else
+                    {
+                        failures++;
+                        table.AddRow(Markup.Escape(combo.Name), $"{first:N0}", $"[red]{mismatches.Count} mismatches[/]");
+                        AnsiConsole.MarkupLine($"[red]{Markup.Escape(combo.Name)}[/]:");
+                        Reports.Mismatches(mismatches);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (keep is null && Directory.Exists(root)) Directory.Delete(root, true);
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine(failures == 0 ? "[green]All toolchains agree with the C# evaluator bit for bit.[/]" : $"[red]{failures} toolchain combination(s) differ.[/]");
+        return failures == 0 ? 0 : 1;
+    }
+}

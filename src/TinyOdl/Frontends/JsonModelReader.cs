@@ -1,0 +1,236 @@
+using System.Text.Json;
+using TinyOdl.Data;
+using TinyOdl.Graph;
+
+namespace TinyOdl.Frontends;
+
+/// <summary>
+/// Reads the JSON model format (docs/MODEL_FORMAT.md). Every error names the file and the JSON path of the
+/// offending field, e.g. "mlp.json: layers[1] (fc2).out_features: must be a positive integer".
+/// </summary>
+public static class JsonModelReader
+{
+    private static readonly string[] Ops = ["linear", "relu"];
+    private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
+
+    public static ModelDocument Load(string path)
+    {
+        if (!File.Exists(path)) throw TinyOdlException.At(path, "file not found");
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (IOException e) { throw TinyOdlException.At(path, e.Message); }
+        return Parse(text, path);
+    }
+
+    public static ModelDocument Parse(string json, string path)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }); }
+        catch (JsonException e) { throw TinyOdlException.At(path, $"invalid JSON at line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}"); }
+        using (doc)
+        {
+            var r = new Reader(path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+            return r.Document(new Field(doc.RootElement, ""));
+        }
+    }
+
+    /// <summary>A JSON element with its path, for error messages.</summary>
+    private readonly record struct Field(JsonElement Element, string Path)
+    {
+        public Field Child(string name) => new(Element.GetProperty(name), Path.Length == 0 ? name : $"{Path}.{name}");
+        public bool Has(string name) => Element.ValueKind == JsonValueKind.Object && Element.TryGetProperty(name, out _);
+    }
+
+    private sealed class Reader(string file, string baseDir)
+    {
+        private TinyOdlException Error(Field f, string why) =>
+            TinyOdlException.At(f.Path.Length == 0 ? file : $"{file}: {f.Path}", why);
+        private TinyOdlException Error(string path, string why) => TinyOdlException.At($"{file}: {path}", why);
+
+        public ModelDocument Document(Field root)
+        {
+            RequireObject(root, ["name", "seed", "input", "layers", "loss", "optimizer", "training", "$schema", "description"]);
+            string name = String(Required(root, "name"));
+            ulong seed = root.Has("seed") ? (ulong)Integer(root.Child("seed"), 0, long.MaxValue) : 1;
+            var input = Required(root, "input");
+            RequireObject(input, ["name", "shape"]);
+            string inputName = input.Has("name") ? String(input.Child("name")) : "input";
+            var shape = ShapeOf(Required(input, "shape"));
+
+            ModelBuilder b;
+            try { b = new ModelBuilder(name, shape, seed, inputName); }
+            catch (TinyOdlException e) { throw Error(root.Child("name"), e.Message); }
+
+            var layers = Required(root, "layers");
+            if (layers.Element.ValueKind != JsonValueKind.Array || layers.Element.GetArrayLength() == 0)
+                throw Error(layers, "must be a non-empty array of layers");
+            Value current = b.Input;
+            int index = 0;
+            foreach (var el in layers.Element.EnumerateArray())
+            {
+                var layer = new Field(el, $"layers[{index++}]");
+                current = Layer(b, layer, current);
+            }
+
+            var loss = Required(root, "loss");
+            RequireObject(loss, ["op", "name"]);
+            string lossOp = String(Required(loss, "op"));
+            string lossName = loss.Has("name") ? String(loss.Child("name")) : "loss";
+            Wrap(loss, () => _ = lossOp switch
+            {
+                "softmax_cross_entropy" => b.SoftmaxCrossEntropy(lossName, current),
+                "mse" => b.MseLoss(lossName, current),
+                _ => throw Error(loss.Child("op"), $"unknown loss '{lossOp}'; supported: {string.Join(", ", Losses)}"),
+            });
+
+            var opt = Required(root, "optimizer");
+            RequireObject(opt, ["op", "learning_rate", "momentum", "weight_decay"]);
+            string optOp = String(Required(opt, "op"));
+            if (optOp != "sgd") throw Error(opt.Child("op"), $"unknown optimizer '{optOp}'; supported: sgd");
+            var sgd = new SgdOptimizer(
+                Float(Required(opt, "learning_rate")),
+                opt.Has("momentum") ? Float(opt.Child("momentum")) : 0f,
+                opt.Has("weight_decay") ? Float(opt.Child("weight_decay")) : 0f);
+            Model model;
+            try { model = b.Build(sgd); }
+            catch (TinyOdlException e) { throw TinyOdlException.At(file, e.Message); }
+
+            var training = root.Has("training") ? Training(root.Child("training")) : new TrainingSettings(null);
+            return new ModelDocument(model, training, file);
+        }
+
+        private Value Layer(ModelBuilder b, Field layer, Value previous)
+        {
+            if (layer.Element.ValueKind != JsonValueKind.Object) throw Error(layer, "must be an object");
+            string op = String(Required(layer, "op"));
+            string name = layer.Has("name") ? String(layer.Child("name")) : $"{op}{layer.Path[7..^1]}";
+            var at = new Field(layer.Element, $"{layer.Path} ({name})");
+            Value input = previous;
+            if (layer.Has("input"))
+            {
+                var inputField = new Field(layer.Element.GetProperty("input"), $"{at.Path}.input");
+                string inputName = String(inputField);
+                try { input = b[inputName]; }
+                catch (TinyOdlException) { throw Error(inputField, $"no layer or input named '{inputName}' before this layer"); }
+            }
+            switch (op)
+            {
+                case "linear":
+                {
+                    RequireObject(at, ["op", "name", "input", "out_features", "in_features", "bias", "trainable", "weights"]);
+                    int outF = (int)Integer(Required(at, "out_features"), 1, 1 << 24);
+                    if (at.Has("in_features"))
+                    {
+                        int inF = (int)Integer(at.Child("in_features"), 1, 1 << 24);
+                        if (inF != input.Elements)
+                            throw Error(at.Child("in_features"), $"shape mismatch: in_features is {inF} but the input '{input.Name}' has {input.Elements} elements {input.Shape}");
+                    }
+                    bool bias = !at.Has("bias") || Bool(at.Child("bias"));
+                    var (trainW, trainB) = Trainable(at);
+                    float[]? w = null, bv = null;
+                    if (at.Has("weights"))
+                    {
+                        var ws = at.Child("weights");
+                        RequireObject(ws, ["weight", "bias"]);
+                        if (ws.Has("weight")) w = FloatArray(ws.Child("weight"), outF * input.Elements);
+                        if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outF);
+                    }
+                    return Wrap(at, () => b.Linear(name, input, outF, bias, trainW, trainB, w, bv));
+                }
+                case "relu":
+                    RequireObject(at, ["op", "name", "input"]);
+                    return Wrap(at, () => b.Relu(name, input));
+                default:
+                    throw Error(at.Path + ".op", $"unknown op '{op}'; supported: {string.Join(", ", Ops)}");
+            }
+        }
+
+        private (bool Weight, bool Bias) Trainable(Field layer)
+        {
+            if (!layer.Has("trainable")) return (true, true);
+            var t = layer.Child("trainable");
+            if (t.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) { bool v = t.Element.GetBoolean(); return (v, v); }
+            RequireObject(t, ["weight", "bias"]);
+            return (!t.Has("weight") || Bool(t.Child("weight")), !t.Has("bias") || Bool(t.Child("bias")));
+        }
+
+        private TrainingSettings Training(Field t)
+        {
+            RequireObject(t, ["dataset", "epochs", "test_fraction", "shuffle_seed"]);
+            DatasetSpec? ds = null;
+            if (t.Has("dataset"))
+            {
+                var d = t.Child("dataset");
+                RequireObject(d, ["csv", "classes", "scale"]);
+                string csv = String(Required(d, "csv"));
+                ds = new DatasetSpec(Path.GetFullPath(Path.Combine(baseDir, csv)), (int)Integer(Required(d, "classes"), 2, 1 << 16),
+                    d.Has("scale") ? Float(d.Child("scale")) : 1f);
+            }
+            return new TrainingSettings(ds,
+                t.Has("epochs") ? (int)Integer(t.Child("epochs"), 1, 100000) : 3,
+                t.Has("test_fraction") ? Float(t.Child("test_fraction")) is var f and > 0f and < 1f ? f : throw Error(t.Child("test_fraction"), "must be between 0 and 1") : 0.2,
+                t.Has("shuffle_seed") ? (ulong)Integer(t.Child("shuffle_seed"), 0, long.MaxValue) : 1);
+        }
+
+        private T Wrap<T>(Field at, Func<T> build)
+        {
+            try { return build(); }
+            catch (TinyOdlException e) { throw Error(at, StripWhere(e.Message)); }
+        }
+
+        /// <summary>The builder names the node itself; the reader's path already does, so keep only the reason.</summary>
+        private static string StripWhere(string message)
+        {
+            int i = message.IndexOf(": ", StringComparison.Ordinal);
+            return i >= 0 && message.StartsWith("node '", StringComparison.Ordinal) ? message[(i + 2)..] : message;
+        }
+
+        private Field Required(Field obj, string name) =>
+            obj.Has(name) ? obj.Child(name) : throw Error(obj.Path.Length == 0 ? name : $"{obj.Path}.{name}", "missing required field");
+
+        private void RequireObject(Field f, string[] known)
+        {
+            if (f.Element.ValueKind != JsonValueKind.Object) throw Error(f, "must be an object");
+            foreach (var p in f.Element.EnumerateObject())
+                if (!known.Contains(p.Name))
+                    throw Error(f.Path.Length == 0 ? p.Name : $"{f.Path}.{p.Name}", $"unknown field; expected one of: {string.Join(", ", known.Where(k => !k.StartsWith('$')))}");
+        }
+
+        private string String(Field f) =>
+            f.Element.ValueKind == JsonValueKind.String ? f.Element.GetString()! : throw Error(f, "must be a string");
+
+        private bool Bool(Field f) =>
+            f.Element.ValueKind is JsonValueKind.True or JsonValueKind.False ? f.Element.GetBoolean() : throw Error(f, "must be true or false");
+
+        private long Integer(Field f, long min, long max)
+        {
+            if (f.Element.ValueKind != JsonValueKind.Number || !f.Element.TryGetInt64(out long v))
+                throw Error(f, "must be an integer");
+            if (v < min || v > max) throw Error(f, $"must be between {min} and {max}, got {v}");
+            return v;
+        }
+
+        private float Float(Field f)
+        {
+            if (f.Element.ValueKind != JsonValueKind.Number) throw Error(f, "must be a number");
+            float v = f.Element.GetSingle();
+            return float.IsFinite(v) ? v : throw Error(f, "must be a finite float32 value");
+        }
+
+        private float[] FloatArray(Field f, int expected)
+        {
+            if (f.Element.ValueKind != JsonValueKind.Array) throw Error(f, "must be an array of numbers");
+            int n = f.Element.GetArrayLength();
+            if (n != expected) throw Error(f, $"shape mismatch: {n} values, expected {expected}");
+            return f.Element.EnumerateArray().Select((e, i) => Float(new Field(e, $"{f.Path}[{i}]"))).ToArray();
+        }
+
+        private Shape ShapeOf(Field f)
+        {
+            if (f.Element.ValueKind != JsonValueKind.Array || f.Element.GetArrayLength() == 0)
+                throw Error(f, "must be a non-empty array of positive integers");
+            var dims = f.Element.EnumerateArray().Select((e, i) => (int)Integer(new Field(e, $"{f.Path}[{i}]"), 1, 1 << 24)).ToArray();
+            return new Shape(dims);
+        }
+    }
+}

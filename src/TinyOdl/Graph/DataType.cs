@@ -1,0 +1,22 @@
+namespace TinyOdl.Graph;
+
+/// <summary>Element type of a graph tensor.</summary>
+public enum DataType
+{
+    Float32,
+}
+
+public static class DataTypeExtensions
+{
+    public static int SizeInBytes(this DataType t) => t switch
+    {
+        DataType.Float32 => 4,
+        _ => throw new ArgumentOutOfRangeException(nameof(t)),
+    };
+
+    public static string ShortName(this DataType t) => t switch
+    {
+        DataType.Float32 => "f32",
+        _ => throw new ArgumentOutOfRangeException(nameof(t)),
+    };
+}

@@ -1,0 +1,104 @@
+namespace TinyOdl.Kernels;
+
+/// <summary>
+/// Writes kernel IR as structured code: loops take a lambda for their body, so a lowering reads like the
+/// loop nest it produces. Local names are made unique per function.
+/// </summary>
+public sealed class KernelBuilder
+{
+    private readonly Stack<List<Stmt>> _blocks = new();
+    private readonly List<BufferParam> _params = [];
+    private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
+
+    public KernelBuilder() => _blocks.Push([]);
+
+    public BufferParam Input(string name, ScalarType type, int length) => AddParam(name, type, length, writable: false);
+    public BufferParam Output(string name, ScalarType type, int length) => AddParam(name, type, length, writable: true);
+
+    public Local Declare(string name, Expr init)
+    {
+        var local = NewLocal(name, init.Type);
+        Emit(new Declare(local, init));
+        return local;
+    }
+
+    public void Assign(Local local, Expr value)
+    {
+        if (local.Type != value.Type) throw new InvalidOperationException($"kernel IR: assigning {value.Type} to {local.Type} local {local.Name}");
+        Emit(new Assign(local, value));
+    }
+
+    public void Store(BufferParam buffer, Expr index, Expr value)
+    {
+        if (!buffer.Writable) throw new InvalidOperationException($"kernel IR: store to read-only buffer {buffer.Name}");
+        if (buffer.Element != value.Type) throw new InvalidOperationException($"kernel IR: storing {value.Type} into {buffer.Element} buffer {buffer.Name}");
+        Emit(new Store(buffer, index, value));
+    }
+
+    public void For(string index, Expr from, Expr to, Action<Expr> body)
+    {
+        var iv = NewLocal(index, ScalarType.I32);
+        _blocks.Push([]);
+        body(new LocalRef(iv));
+        var stmts = _blocks.Pop();
+        Emit(new For(iv, from, to, stmts));
+    }
+
+    public void Return(Expr value) => Emit(new Return(value));
+
+    public Kernel BuildKernel(string name) => new(name, _params.ToArray(), Finish());
+
+    public ScalarFunction BuildFunction(string name, ScalarType returnType, params Local[] parameters) =>
+        new(name, returnType, parameters, Finish());
+
+    /// <summary>A function parameter (scalar functions only).</summary>
+    public Local Parameter(string name, ScalarType type) => NewLocal(name, type);
+
+    private IReadOnlyList<Stmt> Finish()
+    {
+        if (_blocks.Count != 1) throw new InvalidOperationException("kernel IR: unbalanced blocks");
+        return _blocks.Peek().ToArray();
+    }
+
+    private BufferParam AddParam(string name, ScalarType type, int length, bool writable)
+    {
+        var p = new BufferParam(Unique(name), type, length, writable);
+        _params.Add(p);
+        return p;
+    }
+
+    private Local NewLocal(string name, ScalarType type) => new(Unique(name), type);
+
+    private string Unique(string name)
+    {
+        if (!_names.TryGetValue(name, out int n)) { _names[name] = 1; return name; }
+        _names[name] = n + 1;
+        return Unique($"{name}{n}");
+    }
+
+    private void Emit(Stmt s) => _blocks.Peek().Add(s);
+}
+
+/// <summary>Short constructors for expressions, so lowerings read like formulas.</summary>
+public static class Ir
+{
+    public static Expr F(float v) => new FloatConst(v);
+    public static Expr Ref(Local l) => new LocalRef(l);
+    public static Expr Fma(Expr a, Expr b, Expr c) => new Fma(a, b, c);
+    public static Expr Select(Expr cond, Expr a, Expr b) => new Select(cond, a, b);
+    public static Expr Lt(Expr a, Expr b) => new Compare(CompareOp.Lt, a, b);
+    public static Expr Le(Expr a, Expr b) => new Compare(CompareOp.Le, a, b);
+    public static Expr Gt(Expr a, Expr b) => new Compare(CompareOp.Gt, a, b);
+    public static Expr Ge(Expr a, Expr b) => new Compare(CompareOp.Ge, a, b);
+    public static Expr Eq(Expr a, Expr b) => new Compare(CompareOp.Eq, a, b);
+    public static Expr Ne(Expr a, Expr b) => new Compare(CompareOp.Ne, a, b);
+    public static Expr And(Expr a, Expr b) => Binary.Make(BinaryOp.And, a, b);
+    public static Expr Or(Expr a, Expr b) => Binary.Make(BinaryOp.Or, a, b);
+    public static Expr Shl(Expr a, Expr b) => Binary.Make(BinaryOp.Shl, a, b);
+    public static Expr LShr(Expr a, Expr b) => Binary.Make(BinaryOp.LShr, a, b);
+    public static Expr ToInt(Expr f) => new Convert(ConvertOp.FloatToInt, f);
+    public static Expr ToFloat(Expr i) => new Convert(ConvertOp.IntToFloat, i);
+    public static Expr BitsOf(Expr f) => new Convert(ConvertOp.FloatBitsToInt, f);
+    public static Expr FloatFromBits(Expr i) => new Convert(ConvertOp.IntBitsToFloat, i);
+    public static Expr FloatFromBits(uint bits) => new FloatConst(BitConverter.UInt32BitsToSingle(bits));
+}

@@ -1,0 +1,101 @@
+namespace TinyOdl.Kernels;
+
+/// <summary>Where a buffer of the program lives.</summary>
+public enum BufferStorage
+{
+    /// <summary>At a fixed offset in the static arena.</summary>
+    Arena,
+    /// <summary>Read-only data in the program image (initial weights).</summary>
+    Constant,
+    /// <summary>Passed in by the caller of an entry point (input, target, output).</summary>
+    External,
+}
+
+/// <summary>A named array of scalars the program's kernels read and write.</summary>
+public sealed class ProgramBuffer
+{
+    private ProgramBuffer(string name, ScalarType element, int length, BufferStorage storage, int offset, IReadOnlyList<float>? data)
+    {
+        Name = name;
+        Element = element;
+        Length = length;
+        Storage = storage;
+        Offset = offset;
+        Data = data;
+    }
+
+    public string Name { get; }
+    public ScalarType Element { get; }
+    public int Length { get; }
+    public BufferStorage Storage { get; }
+    /// <summary>Byte offset in the arena (Arena storage only).</summary>
+    public int Offset { get; }
+    /// <summary>Contents (Constant storage only), exact values.</summary>
+    public IReadOnlyList<float>? Data { get; }
+    public int Bytes => Length * Element.SizeInBytes();
+
+    public static ProgramBuffer InArena(string name, ScalarType element, int length, int offset) =>
+        new(name, element, length, BufferStorage.Arena, offset, null);
+    public static ProgramBuffer Constant(string name, IReadOnlyList<float> data) =>
+        new(name, ScalarType.F32, data.Count, BufferStorage.Constant, -1, data);
+    public static ProgramBuffer External(string name, ScalarType element, int length) =>
+        new(name, element, length, BufferStorage.External, -1, null);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>One kernel invocation; arguments bind the kernel's parameters in order.</summary>
+public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment);
+
+/// <summary>
+/// A function of the generated API: a sequence of kernel calls over arena, constant and external buffers,
+/// optionally returning element 0 of a buffer (the loss).
+/// </summary>
+public sealed record EntryPoint(string Name, IReadOnlyList<ProgramBuffer> Externals, IReadOnlyList<KernelCall> Calls, ProgramBuffer? Result);
+
+/// <summary>A parameter the API exposes for inspection (tinyodl_param).</summary>
+public sealed record ParameterView(string Name, ProgramBuffer Buffer);
+
+/// <summary>
+/// The lowered model: everything the backends need and nothing else. C, LLVM IR and the C# evaluator
+/// are three readings of this one object.
+/// </summary>
+public sealed class KernelProgram
+{
+    public KernelProgram(string modelName, int arenaBytes, IReadOnlyList<ProgramBuffer> buffers,
+        EntryPoint init, EntryPoint trainStep, EntryPoint predict, IReadOnlyList<ParameterView> parameters,
+        int inputSize, int targetSize, int outputSize)
+    {
+        ModelName = modelName;
+        ArenaBytes = arenaBytes;
+        Buffers = buffers;
+        Init = init;
+        TrainStep = trainStep;
+        Predict = predict;
+        Parameters = parameters;
+        InputSize = inputSize;
+        TargetSize = targetSize;
+        OutputSize = outputSize;
+    }
+
+    public string ModelName { get; }
+    public int ArenaBytes { get; }
+    public IReadOnlyList<ProgramBuffer> Buffers { get; }
+    public EntryPoint Init { get; }
+    public EntryPoint TrainStep { get; }
+    public EntryPoint Predict { get; }
+    public IReadOnlyList<ParameterView> Parameters { get; }
+    public int InputSize { get; }
+    public int TargetSize { get; }
+    public int OutputSize { get; }
+
+    public IEnumerable<EntryPoint> EntryPoints => [Init, TrainStep, Predict];
+
+    /// <summary>Distinct kernels in first-use order (identical layers share one kernel).</summary>
+    public IReadOnlyList<Kernel> Kernels =>
+        EntryPoints.SelectMany(e => e.Calls).Select(c => c.Kernel).Distinct().ToArray();
+
+    /// <summary>Scalar functions used by any kernel, callees first.</summary>
+    public IReadOnlyList<ScalarFunction> Functions =>
+        Kernels.SelectMany(k => k.Callees()).Distinct().ToArray();
+}

@@ -1,0 +1,82 @@
+using TinyOdl.Passes;
+
+namespace TinyOdl.Kernels.Lowering;
+
+/// <summary>
+/// THE lowering: training graph + memory plan -> kernel program. Each training op maps to one kernel call;
+/// kernels with the same name (same op and geometry) are built once and shared. All three backends
+/// (C, LLVM IR, evaluator) consume the result; none of them knows about layers.
+/// </summary>
+public static class TrainingLowering
+{
+    public static KernelProgram Lower(TrainingGraph graph, MemoryPlan plan)
+    {
+        var kernels = new Dictionary<string, Kernel>(StringComparer.Ordinal);
+        Kernel Shared(Kernel k)
+        {
+            if (kernels.TryGetValue(k.Name, out var existing)) return existing;
+            kernels[k.Name] = k;
+            return k;
+        }
+
+        var buffers = new Dictionary<TrainingTensor, ProgramBuffer>();
+        foreach (var t in graph.Tensors)
+            buffers[t] = t.IsExternal
+                // External buffers are the entry points' parameters; their names are the API's, not the graph's.
+                ? ProgramBuffer.External(t.Role == TensorRole.Input ? "input" : "target", ScalarType.F32, t.Elements)
+                : ProgramBuffer.InArena(t.Name, ScalarType.F32, t.Elements, plan.OffsetOf(t));
+        ProgramBuffer B(TrainingTensor t) => buffers[t];
+
+        KernelCall CallFor(TrainingOp op) => op switch
+        {
+            LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null)),
+                f.B is null ? [B(f.X), B(f.W), B(f.Y)] : [B(f.X), B(f.W), B(f.B), B(f.Y)], f.Name),
+            LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements)),
+                [B(g.DY), B(g.W), B(g.DX)], g.Name),
+            LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements)),
+                [B(g.DY), B(g.X), B(g.DW)], g.Name),
+            ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements)), [B(r.X), B(r.Y)], r.Name),
+            ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements)), [B(r.X), B(r.DY), B(r.DX)], r.Name),
+            GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements)), [B(a.Acc), B(a.Addend)], a.Name),
+            LossWithGradient l => new KernelCall(Shared(l.Kind switch
+            {
+                LossKind.MeanSquaredError => LossLowering.MeanSquaredError(l.Prediction.Elements),
+                _ => LossLowering.SoftmaxCrossEntropy(l.Prediction.Elements),
+            }), [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction)], l.Name),
+            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer)),
+                s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name),
+            _ => throw new NotSupportedException($"lowering: no kernel for {op.GetType().Name}"),
+        };
+
+        var input = B(graph.Input);
+        var target = B(graph.Target);
+        var output = ProgramBuffer.External("output", ScalarType.F32, graph.Prediction.Elements);
+
+        // init: parameters from their exact initial values, optimizer state zeroed.
+        var constants = new List<ProgramBuffer>();
+        var initCalls = new List<KernelCall>();
+        foreach (var param in graph.Model.Parameters)
+        {
+            var tensor = graph.Parameters[param];
+            var c = ProgramBuffer.Constant(tensor.Name + "_init", param.Initial);
+            constants.Add(c);
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Copy(tensor.Elements)), [c, B(tensor)], $"{tensor.Name} = initial value"));
+        }
+        foreach (var t in graph.Tensors.Where(t => t.Role == TensorRole.OptimizerState))
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements)), [B(t)], $"{t.Name} = 0"));
+
+        var trainCalls = graph.Ops.Select(CallFor).ToArray();
+        var predictCalls = graph.ForwardOps.Select(CallFor)
+            .Append(new KernelCall(Shared(ElementwiseLowering.Copy(graph.Prediction.Elements)), [B(graph.Prediction), output], "output = prediction"))
+            .ToArray();
+
+        var parameters = graph.Model.Parameters.Select(p => new ParameterView(p.Name, B(graph.Parameters[p]))).ToArray();
+        return new KernelProgram(
+            graph.Model.Name, plan.ArenaBytes,
+            buffers.Values.Concat(constants).Append(output).ToArray(),
+            new EntryPoint("init", [], initCalls, null),
+            new EntryPoint("train_step", [input, target], trainCalls, B(graph.Loss)),
+            new EntryPoint("predict", [input, output], predictCalls, null),
+            parameters, graph.Input.Elements, graph.Target.Elements, graph.Prediction.Elements);
+    }
+}

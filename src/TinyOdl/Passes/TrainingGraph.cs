@@ -1,0 +1,132 @@
+using TinyOdl.Graph;
+
+namespace TinyOdl.Passes;
+
+/// <summary>What a tensor of the training step holds; the memory report groups by it.</summary>
+public enum TensorRole
+{
+    Input,
+    Target,
+    Parameter,
+    Activation,
+    Loss,
+    /// <summary>Gradient of the loss with respect to an activation (or the prediction).</summary>
+    ActivationGradient,
+    /// <summary>Gradient of the loss with respect to a parameter.</summary>
+    ParameterGradient,
+    /// <summary>Optimizer state (SGD momentum buffer).</summary>
+    OptimizerState,
+}
+
+/// <summary>A tensor of the training step. Inputs and targets are supplied by the caller; all others live in the arena.</summary>
+public sealed class TrainingTensor(string name, Shape shape, TensorRole role)
+{
+    public string Name { get; } = name;
+    public Shape Shape { get; } = shape;
+    public TensorRole Role { get; } = role;
+    public int Elements => Shape.Elements;
+    public bool IsExternal => Role is TensorRole.Input or TensorRole.Target;
+    public override string ToString() => $"%{Name}{Shape}";
+}
+
+/// <summary>The phase of the training step an op belongs to; predict() runs only <see cref="Forward"/>.</summary>
+public enum Phase { Forward, Loss, Backward, Update }
+
+/// <summary>An operation of the training step. Each op type has exactly one lowering to kernel IR.</summary>
+public abstract record TrainingOp(string Name, Phase Phase)
+{
+    public abstract IEnumerable<TrainingTensor> Reads { get; }
+    public abstract IEnumerable<TrainingTensor> Writes { get; }
+}
+
+public sealed record LinearForward(string Name, TrainingTensor X, TrainingTensor W, TrainingTensor? B, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+{
+    public override IEnumerable<TrainingTensor> Reads => B is null ? [X, W] : [X, W, B];
+    public override IEnumerable<TrainingTensor> Writes => [Y];
+}
+
+/// <summary>dX = W^T dY.</summary>
+public sealed record LinearInputGradient(string Name, TrainingTensor DY, TrainingTensor W, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [DY, W];
+    public override IEnumerable<TrainingTensor> Writes => [DX];
+}
+
+/// <summary>dW = dY X^T (batch 1: an outer product).</summary>
+public sealed record LinearWeightGradient(string Name, TrainingTensor DY, TrainingTensor X, TrainingTensor DW) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [DY, X];
+    public override IEnumerable<TrainingTensor> Writes => [DW];
+}
+
+public sealed record ReluForward(string Name, TrainingTensor X, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [X];
+    public override IEnumerable<TrainingTensor> Writes => [Y];
+}
+
+/// <summary>dX = dY where X &gt; 0, else 0.</summary>
+public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor DY, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [X, DY];
+    public override IEnumerable<TrainingTensor> Writes => [DX];
+}
+
+/// <summary>Accumulates a second gradient contribution: Acc += Addend (a value used by several nodes).</summary>
+public sealed record GradientAccumulate(string Name, TrainingTensor Acc, TrainingTensor Addend) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [Acc, Addend];
+    public override IEnumerable<TrainingTensor> Writes => [Acc];
+}
+
+public enum LossKind { MeanSquaredError, SoftmaxCrossEntropy }
+
+/// <summary>Computes the loss and its gradient with respect to the prediction in one op.</summary>
+public sealed record LossWithGradient(string Name, LossKind Kind, TrainingTensor Prediction, TrainingTensor Target, TrainingTensor Loss, TrainingTensor DPrediction) : TrainingOp(Name, Phase.Loss)
+{
+    public override IEnumerable<TrainingTensor> Reads => [Prediction, Target];
+    public override IEnumerable<TrainingTensor> Writes => [Loss, DPrediction];
+}
+
+/// <summary>One SGD step for one parameter; <see cref="Velocity"/> exists when momentum is on.</summary>
+public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor? Velocity, SgdOptimizer Optimizer) : TrainingOp(Name, Phase.Update)
+{
+    public override IEnumerable<TrainingTensor> Reads => Velocity is null ? [Param, Grad] : [Param, Grad, Velocity];
+    public override IEnumerable<TrainingTensor> Writes => Velocity is null ? [Param] : [Param, Velocity];
+}
+
+/// <summary>
+/// The whole training step as a list of ops in execution order (forward, loss, backward, update), produced
+/// from a <see cref="Model"/> by <see cref="Autodiff"/>.
+/// </summary>
+public sealed class TrainingGraph
+{
+    internal TrainingGraph(Model model, IReadOnlyList<TrainingTensor> tensors, IReadOnlyList<TrainingOp> ops,
+        IReadOnlyDictionary<Parameter, TrainingTensor> parameters, TrainingTensor input, TrainingTensor target,
+        TrainingTensor prediction, TrainingTensor loss)
+    {
+        Model = model;
+        Tensors = tensors;
+        Ops = ops;
+        Parameters = parameters;
+        Input = input;
+        Target = target;
+        Prediction = prediction;
+        Loss = loss;
+    }
+
+    public Model Model { get; }
+    public IReadOnlyList<TrainingTensor> Tensors { get; }
+    public IReadOnlyList<TrainingOp> Ops { get; }
+    public IReadOnlyDictionary<Parameter, TrainingTensor> Parameters { get; }
+    public TrainingTensor Input { get; }
+    public TrainingTensor Target { get; }
+    public TrainingTensor Prediction { get; }
+    public TrainingTensor Loss { get; }
+
+    public IEnumerable<TrainingOp> ForwardOps => Ops.Where(o => o.Phase == Phase.Forward);
+
+    /// <summary>A readable listing, one op per line (the training graph's printable form).</summary>
+    public override string ToString() =>
+        string.Join("\n", Ops.Select(o => $"{o.Phase,-8} {o.GetType().Name} {o.Name}: ({string.Join(", ", o.Reads)}) -> ({string.Join(", ", o.Writes)})"));
+}

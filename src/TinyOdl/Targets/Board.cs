@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace TinyOdl.Targets;
+
+/// <summary>
+/// A board description (boards/NAME/board.json): ISA and ABI for the compilers, memory for the arena check,
+/// and how QEMU emulates it. Boards are data; adding one needs no code.
+/// </summary>
+public sealed record Board(
+    string Name,
+    string Description,
+    string March,
+    string Abi,
+    IReadOnlyList<string> Extensions,
+    string PicolibcMultilib,
+    long ClockHz,
+    ulong RamOrigin,
+    long RamBytes,
+    string QemuBinary,
+    string QemuMachine,
+    string QemuCpu,
+    IReadOnlyList<string> QemuCpuOptions,
+    IReadOnlyList<string> QemuExtraArgs,
+    string Directory)
+{
+    public static IReadOnlyList<string> Available() =>
+        System.IO.Directory.Exists(ProductFiles.Boards)
+            ? System.IO.Directory.GetDirectories(ProductFiles.Boards).Where(d => File.Exists(Path.Combine(d, "board.json")))
+                .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray()
+            : [];
+
+    public static Board Load(string name)
+    {
+        var dir = Path.Combine(ProductFiles.Boards, name);
+        var file = Path.Combine(dir, "board.json");
+        if (name.Contains('/') || name.Contains('\\') || !File.Exists(file))
+            throw TinyOdlException.At($"--board {name}", $"unknown board; available: {string.Join(", ", Available())}");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(file));
+            var r = doc.RootElement;
+            var ram = r.GetProperty("memory").GetProperty("ram");
+            var qemu = r.GetProperty("qemu");
+            return new Board(
+                r.GetProperty("name").GetString()!,
+                r.GetProperty("description").GetString()!,
+                r.GetProperty("march").GetString()!,
+                r.GetProperty("abi").GetString()!,
+                r.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()!).ToArray(),
+                r.GetProperty("picolibc_multilib").GetString()!,
+                r.GetProperty("clock_hz").GetInt64(),
+                ulong.Parse(ram.GetProperty("origin").GetString()!.Replace("0x", ""), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                ram.GetProperty("length").GetInt64(),
+                qemu.GetProperty("binary").GetString()!,
+                qemu.GetProperty("machine").GetString()!,
+                qemu.GetProperty("cpu").GetString()!,
+                qemu.TryGetProperty("cpu_options", out var o) ? o.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+                qemu.TryGetProperty("extra", out var x) ? x.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+                dir);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw TinyOdlException.At(file, $"invalid board description ({e.Message})");
+        }
+    }
+
+    /// <summary>QEMU's -cpu value, e.g. "rv32,d=false".</summary>
+    public string QemuCpuArgument => string.Join(",", new[] { QemuCpu }.Concat(QemuCpuOptions));
+}

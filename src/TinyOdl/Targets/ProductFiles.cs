@@ -1,0 +1,25 @@
+namespace TinyOdl.Targets;
+
+/// <summary>
+/// Locates the files TinyOdl ships beside its binaries (boards/, firmware/): copied next to the assembly by
+/// the build, or found in the source tree when running from a checkout. TINYODL_HOME overrides both.
+/// </summary>
+public static class ProductFiles
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Boards => Path.Combine(Root, "boards");
+    public static string Firmware => Path.Combine(Root, "firmware");
+
+    private static string FindRoot()
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable("TINYODL_HOME") is { Length: > 0 } home) candidates.Add(home);
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            candidates.Add(dir.FullName);
+        foreach (var c in candidates)
+            if (Directory.Exists(Path.Combine(c, "boards")) && File.Exists(Path.Combine(c, "firmware", "harness.c")))
+                return c;
+        throw new TinyOdlException("installation: cannot find the boards/ and firmware/ folders (set TINYODL_HOME to the TinyOdl folder)");
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+
+namespace TinyOdl.Targets;
+
+/// <summary>One line of the harness protocol (firmware/README.md): a keyword and its fields.</summary>
+public sealed record ProtocolLine(string Keyword, IReadOnlyList<string> Fields)
+{
+    public string Field(string key)
+    {
+        for (int i = 1; i + 1 < Fields.Count; i += 2)
+            if (Fields[i] == key) return Fields[i + 1];
+        throw new FormatException($"protocol line '{this}' has no field '{key}'");
+    }
+
+    public ulong UInt(string key) => ulong.Parse(Field(key), CultureInfo.InvariantCulture);
+    public float Float(string key) => Protocol.ParseF32(Field(key));
+    public override string ToString() => string.Join(' ', Fields.Prepend(Keyword));
+}
+
+/// <summary>A difference between the device and the C# evaluator: which tensor, which element, which bits.</summary>
+public sealed record Mismatch(string Tensor, int Index, string Expected, string Actual)
+{
+    public override string ToString() => $"{Tensor}[{Index}]: expected {Expected}, got {Actual}";
+}
+
+/// <summary>Parses the harness's output and compares it with what the evaluator predicts, bit for bit.</summary>
+public static class Protocol
+{
+    public static string Hex(float v) => BitConverter.SingleToUInt32Bits(v).ToString("x8", CultureInfo.InvariantCulture);
+    public static float ParseF32(string hex) => BitConverter.UInt32BitsToSingle(uint.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+
+    public static IReadOnlyList<ProtocolLine> Parse(string stdout) =>
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length > 0)
+            .Select(p => new ProtocolLine(p[0], p[1..]))
+            .ToArray();
+
+    /// <summary>Fields that describe the run but not its numerics: counters differ between toolchains by design.</summary>
+    private static readonly HashSet<string> PerformanceFields =
+        ["instret", "cycles", "instret_first", "instret_min", "instret_max", "cycles_first"];
+
+    /// <summary>
+    /// Every numeric field of every line must match: losses, loss sums, accuracies, parameters and predictions.
+    /// Performance counters are ignored. Returns the mismatches (empty when bit-exact).
+    /// </summary>
+    public static IReadOnlyList<Mismatch> Compare(IReadOnlyList<ProtocolLine> expected, IReadOnlyList<ProtocolLine> actual)
+    {
+        var result = new List<Mismatch>();
+        int n = Math.Max(expected.Count, actual.Count);
+        for (int i = 0; i < n; i++)
+        {
+            var e = i < expected.Count ? expected[i] : null;
+            var a = i < actual.Count ? actual[i] : null;
+            if (e is null || a is null || e.Keyword != a.Keyword)
+            {
+                result.Add(new Mismatch($"line {i + 1}", 0, e?.ToString() ?? "(end of output)", a?.ToString() ?? "(end of output)"));
+                break; // later lines are misaligned
+            }
+            CompareLine(e, a, result);
+        }
+        return result;
+    }
+
+    private static void CompareLine(ProtocolLine e, ProtocolLine a, List<Mismatch> result)
+    {
+        switch (e.Keyword)
+        {
+            case "param":
+            case "predict":
+            {
+                string tensor = e.Keyword == "param" ? e.Fields[0] : $"predict[{e.Fields[0]}]";
+                int skip = e.Keyword == "param" ? 2 : 1;
+                if (a.Fields.Count != e.Fields.Count || a.Fields[0] != e.Fields[0])
+                {
+                    result.Add(new Mismatch(tensor, 0, $"{e.Fields.Count - skip} elements", $"{a.Fields.Count - skip} elements of {a.Fields[0]}"));
+                    return;
+                }
+                for (int j = skip; j < e.Fields.Count; j++)
+                    if (e.Fields[j] != a.Fields[j]) result.Add(new Mismatch(tensor, j - skip, "0x" + e.Fields[j], "0x" + a.Fields[j]));
+                return;
+            }
+            default:
+            {
+                string tensor = e.Keyword switch
+                {
+                    "step" => $"loss of step {e.Fields[0]}",
+                    "epoch" => $"epoch {e.Fields[0]}",
+                    _ => e.Keyword,
+                };
+                // Field 0 names the subject (model name, step or epoch number); key/value pairs follow.
+                if (e.Fields.Count > 0 && (a.Fields.Count == 0 || e.Fields[0] != a.Fields[0]))
+                    result.Add(new Mismatch(e.Keyword, 0, e.Fields[0], a.Fields.Count == 0 ? "(missing)" : a.Fields[0]));
+                for (int j = 1; j + 1 < e.Fields.Count; j += 2)
+                {
+                    if (PerformanceFields.Contains(e.Fields[j])) continue;
+                    string key = e.Fields[j];
+                    string? got = null;
+                    for (int k = 1; k + 1 < a.Fields.Count; k += 2)
+                        if (a.Fields[k] == key) got = a.Fields[k + 1];
+                    if (got != e.Fields[j + 1])
+                        result.Add(new Mismatch($"{tensor} {key}", 0, e.Fields[j + 1], got ?? "(missing)"));
+                }
+                return;
+            }
+        }
+    }
+}
