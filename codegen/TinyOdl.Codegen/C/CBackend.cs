@@ -94,15 +94,15 @@ public static class CBackend
         {
             switch (s)
             {
-                case Declare d: sb.AppendLine($"{pad}{TypeName(d.Local.Type)} {d.Local.Name} = {Expr(d.Init)};"); break;
-                case Assign a: sb.AppendLine($"{pad}{a.Local.Name} = {Expr(a.Value)};"); break;
-                case Store st: sb.AppendLine($"{pad}{st.Buffer.Name}[{Expr(st.Index)}] = {Expr(st.Value)};"); break;
+                case Declare d: sb.AppendLine($"{pad}{TypeName(d.Local.Type)} {d.Local.Name} = {Top(d.Init)};"); break;
+                case Assign a: sb.AppendLine($"{pad}{a.Local.Name} = {Top(a.Value)};"); break;
+                case Store st: sb.AppendLine($"{pad}{st.Buffer.Name}[{Top(st.Index)}] = {Top(st.Value)};"); break;
                 case For f:
                     sb.AppendLine($"{pad}for (int32_t {f.Index.Name} = {Expr(f.From)}; {f.Index.Name} < {Expr(f.To)}; {f.Index.Name}++) {{");
                     EmitBlock(sb, f.Body, depth + 1);
                     sb.AppendLine($"{pad}}}");
                     break;
-                case Return r: sb.AppendLine($"{pad}return {Expr(r.Value)};"); break;
+                case Return r: sb.AppendLine($"{pad}return {Top(r.Value)};"); break;
                 default: throw new NotSupportedException($"C backend: statement {s.GetType().Name}");
             }
         }
@@ -115,13 +115,30 @@ public static class CBackend
         _ => "int",
     };
 
+    /// <summary>An expression in a context that needs no parentheses of its own (a statement's right side, an index).</summary>
+    private static string Top(Expr e)
+    {
+        var s = Expr(e);
+        return s.StartsWith('(') && ClosingParen(s) == s.Length - 1 ? s[1..^1] : s;
+    }
+
+    private static int ClosingParen(string s)
+    {
+        for (int i = 0, depth = 0; i < s.Length; i++)
+        {
+            if (s[i] == '(') depth++;
+            else if (s[i] == ')' && --depth == 0) return i;
+        }
+        return -1;
+    }
+
     // Fully parenthesized: C's precedence never has a say.
     private static string Expr(Expr e) => e switch
     {
         FloatConst c => CLiterals.Float(c.Value),
         IntConst c => c.Value < 0 ? $"({c.Value})" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
         LocalRef r => r.Local.Name,
-        Load l => $"{l.Buffer.Name}[{Expr(l.Index)}]",
+        Load l => $"{l.Buffer.Name}[{Top(l.Index)}]",
         Binary { Op: BinaryOp.Shl } b => $"(int32_t)((uint32_t){Expr(b.Left)} << {Expr(b.Right)})",
         Binary { Op: BinaryOp.LShr } b => $"(int32_t)((uint32_t){Expr(b.Left)} >> {Expr(b.Right)})",
         Binary b => $"({Expr(b.Left)} {BinarySymbol(b.Op)} {Expr(b.Right)})",

@@ -1,0 +1,30 @@
+using Snapshooter.Xunit;
+using TinyOdl.Codegen.C;
+using TinyOdl.Codegen.Llvm;
+using TinyOdl.Graph;
+
+namespace TinyOdl.Tests.Unit;
+
+/// <summary>
+/// Generated code is a product: any change to it shows up as a snapshot diff to review
+/// (tests/TinyOdl.Tests/Unit/__snapshots__). Bits are checked elsewhere; this guards readability and API.
+/// </summary>
+public class GeneratedCodeSnapshotTests
+{
+    private static CompiledModel Tiny()
+    {
+        var b = new ModelBuilder("tiny", new Shape(3), seed: 11);
+        var h = b.Relu("relu1", b.Linear("fc1", b.Input, 2, weight: [0.5f, -0.25f, 1f, 0.125f, 2f, -1f], biasValues: [0.1f, -0.1f]));
+        var y = b.Linear("fc2", h, 2, bias: false);
+        return Pipeline.Compile(b.SoftmaxCrossEntropy("loss", y).Build(new SgdOptimizer(0.05f, 0.9f, 1e-4f)));
+    }
+
+    [Fact]
+    public void CModel() => Snapshot.Match(CBackend.EmitModel(Tiny().Program));
+
+    [Fact]
+    public void LlvmModel() => Snapshot.Match(LlvmBackend.EmitModel(Tiny().Program));
+
+    [Fact]
+    public void Header() => Snapshot.Match(HeaderWriter.EmitHeader(Tiny().Program) + HeaderWriter.EmitInfo(Tiny().Program));
+}

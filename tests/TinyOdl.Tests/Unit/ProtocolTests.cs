@@ -1,0 +1,46 @@
+using TinyOdl.Targets;
+
+namespace TinyOdl.Tests.Unit;
+
+public class ProtocolTests
+{
+    private static readonly string Device = """
+        model m arena 64 params 1
+        step 0 loss 3f800000 instret 120 cycles 120
+        param w 3 3f800000 40000000 c0400000
+        predict 0 00000000 3f000000
+        done
+        """;
+
+    [Fact]
+    public void IdenticalNumericsWithDifferentCountersMatch()
+    {
+        var expected = Protocol.Parse(Device.Replace("instret 120 cycles 120", "instret 0 cycles 0"));
+        Assert.Empty(Protocol.Compare(expected, Protocol.Parse(Device)));
+    }
+
+    [Fact]
+    public void MismatchNamesTensorIndexAndBothBitPatterns()
+    {
+        var expected = Protocol.Parse(Device.Replace("40000000", "40000001"));
+        var m = Assert.Single(Protocol.Compare(expected, Protocol.Parse(Device)));
+        Assert.Equal("w[1]: expected 0x40000001, got 0x40000000", m.ToString());
+    }
+
+    [Fact]
+    public void LossMismatchAndTruncatedOutputAreReported()
+    {
+        var expected = Protocol.Parse(Device);
+        var actual = Protocol.Parse(Device.Replace("loss 3f800000", "loss 3f800001"));
+        Assert.Equal("loss of step 0 loss[0]: expected 3f800000, got 3f800001", Assert.Single(Protocol.Compare(expected, actual)).ToString());
+        var truncated = Protocol.Parse(string.Join('\n', Device.Split('\n').Take(2)));
+        Assert.Contains(Protocol.Compare(expected, truncated), m => m.Actual == "(end of output)");
+    }
+
+    [Fact]
+    public void HexRoundTripsEveryBitPattern()
+    {
+        foreach (uint bits in new uint[] { 0, 0x80000000, 0x7fc00000, 0x00000001, 0x7f7fffff, 0xff800000 })
+            Assert.Equal(bits, BitConverter.SingleToUInt32Bits(Protocol.ParseF32(Protocol.Hex(BitConverter.UInt32BitsToSingle(bits)))));
+    }
+}
