@@ -47,6 +47,8 @@ public static class ProjectWriter
         Directory.CreateDirectory(dir);
         CopyFolder(board.Directory, Path.Combine(dir, "board"));
         CopyFolder(ProductFiles.Firmware, Path.Combine(dir, "firmware"), skip: "tests");
+        Directory.CreateDirectory(Path.Combine(dir, "toolchain"));
+        File.Copy(ProductFiles.ToolchainFlags, Path.Combine(dir, "toolchain", "flags.mk"));
         File.WriteAllText(Path.Combine(dir, "model.h"), HeaderWriter.EmitHeader(p));
         File.WriteAllText(Path.Combine(dir, "model_info.c"), HeaderWriter.EmitInfo(p));
         if (backend == Backend.C) File.WriteAllText(Path.Combine(dir, "model.c"), CBackend.EmitModel(p));

@@ -43,6 +43,7 @@ make_out() {
     mkdir -p "$out"
     cp -r "$board_dir" "$out/board"
     cp -r "$root/firmware" "$out/firmware"
+    mkdir -p "$out/toolchain" && cp "$root/toolchain/flags.mk" "$out/toolchain/"
     cp "$here"/standin/*.c "$here"/standin/*.h "$out/"
     board_mk >"$out/board.mk"
     cat >"$out/Makefile" <<MK

@@ -10,6 +10,8 @@ public static class ProductFiles
 
     public static string Boards => Path.Combine(Root, "boards");
     public static string Firmware => Path.Combine(Root, "firmware");
+    /// <summary>toolchain/flags.mk: compiler flags shared by every output folder.</summary>
+    public static string ToolchainFlags => Path.Combine(Root, "toolchain", "flags.mk");
 
     private static string FindRoot()
     {
@@ -18,7 +20,8 @@ public static class ProductFiles
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             candidates.Add(dir.FullName);
         foreach (var c in candidates)
-            if (Directory.Exists(Path.Combine(c, "boards")) && File.Exists(Path.Combine(c, "firmware", "harness.c")))
+            if (Directory.Exists(Path.Combine(c, "boards")) && File.Exists(Path.Combine(c, "firmware", "harness.c"))
+                && File.Exists(Path.Combine(c, "toolchain", "flags.mk")))
                 return c;
         throw new TinyOdlException("installation: cannot find the boards/ and firmware/ folders (set TINYODL_HOME to the TinyOdl folder)");
     }
