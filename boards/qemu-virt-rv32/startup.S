@@ -12,6 +12,7 @@
  */
 
 #define MSTATUS_FS_INITIAL          0x2000
+#define MSTATUS_VS_INITIAL          0x0200
 #define SYS_EXIT_EXTENDED           0x20
 #define ADP_Stopped_ApplicationExit 0x20026
 
@@ -33,8 +34,11 @@ _start:
     /* The loaded .tdata image is the TLS block (see link.ld). */
     la      tp, __tls_base
 
-    /* FPU on (FS = Initial) and a known rounding mode / clear flags. */
-    li      t0, MSTATUS_FS_INITIAL
+    /* FPU on (FS = Initial), vector unit on (VS = Initial; a read-only zero
+       field on harts without V, so harmless there), before any C runs:
+       compilers may hoist FP or vector instructions above a CSR write in C.
+       Then a known rounding mode and clear flags. */
+    li      t0, MSTATUS_FS_INITIAL | MSTATUS_VS_INITIAL
     csrs    mstatus, t0
     csrw    fcsr, zero
 
