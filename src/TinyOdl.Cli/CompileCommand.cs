@@ -36,7 +36,7 @@ internal static class CompileCommand
         var doc = CommonOptions.LoadModel(modelPath);
         var board = Board.Load(boardName);
         var sw = Stopwatch.StartNew();
-        var compiled = Pipeline.Compile(doc.Model, board);
+        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
         var compileTime = sw.Elapsed;
         var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
         var plan = verifySteps > 0 ? RunPlan.Verify(train, test, verifySteps) : RunPlan.Training(train, test, doc.Training.Epochs);

@@ -10,10 +10,23 @@ var root = new RootCommand("TinyOdl: on-device training code for RISC-V microcon
     VerifyCommand.Create(),
 };
 
+if (Console.IsOutputRedirected)
+{
+    // Pipes and CI logs: do not wrap tables at 80 columns.
+    Spectre.Console.AnsiConsole.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out int columns) && columns > 0 ? columns : 160;
+}
+
 var parsed = root.Parse(args);
+if (args.Length == 0)
+{
+    root.Parse("--help").Invoke();
+    return 2;
+}
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"tinyodl: {parsed.Errors[0].Message}");
+    // An unknown word says more than "required command was not provided".
+    var error = parsed.Errors.FirstOrDefault(e => !e.Message.StartsWith("Required command", StringComparison.Ordinal)) ?? parsed.Errors[0];
+    Console.Error.WriteLine($"tinyodl: {ParseErrors.OneLine(error)}");
     return 2;
 }
 try

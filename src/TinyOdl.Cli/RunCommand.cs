@@ -36,6 +36,10 @@ internal static class RunCommand
                 ?? throw new JsonException("empty");
         }
         catch (JsonException e) { throw TinyOdlException.At(manifestPath, $"invalid manifest ({e.Message})"); }
+        foreach (var (field, value) in new[] { ("model", manifest.Model), ("board", manifest.Board), ("backend", manifest.Backend), ("toolchain", manifest.Toolchain), ("opt", manifest.Opt) })
+            if (string.IsNullOrEmpty(value)) throw TinyOdlException.At(manifestPath, $"invalid manifest: missing field '{field}'");
+        if (!File.Exists(Path.Combine(dir, ProjectWriter.ExpectedName)))
+            throw TinyOdlException.At(dir, $"not a complete TinyOdl output folder (no {ProjectWriter.ExpectedName})");
         var tc = toolchain ?? manifest.Toolchain;
         if (manifest.Backend == "llvm" ? tc != "llvm" : tc == "llvm")
             throw TinyOdlException.At("--toolchain", $"'{tc}' cannot build the {manifest.Backend} backend's output");

@@ -32,7 +32,7 @@ internal static class VerifyCommand
         if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
         var doc = CommonOptions.LoadModel(modelPath);
         var board = Board.Load(boardName);
-        var compiled = Pipeline.Compile(doc.Model, board);
+        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
         var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
         var plan = RunPlan.Verify(train, test, steps);
         var expected = HarnessSimulator.Run(compiled.Program, plan);

@@ -12,13 +12,15 @@ public sealed record CompiledModel(Model Model, TrainingGraph Graph, MemoryPlan 
 /// <summary>The compiler's passes in order: autodiff, memory planning, lowering to kernel IR, target checks.</summary>
 public static class Pipeline
 {
-    public static CompiledModel Compile(Model model, Board? board = null)
+    /// <param name="source">Where the model came from (its file), for error messages.</param>
+    public static CompiledModel Compile(Model model, Board? board = null, string? source = null)
     {
         var graph = Autodiff.Build(model);
         var memory = MemoryPlan.Build(graph);
         if (board is not null && memory.ArenaBytes > board.RamBytes)
-            throw TinyOdlException.At($"model '{model.Name}'",
-                $"the arena needs {memory.ArenaBytes} bytes but board '{board.Name}' has {board.RamBytes} bytes of RAM");
+            throw TinyOdlException.At(source ?? $"model '{model.Name}'",
+                $"the arena of model '{model.Name}' needs {memory.ArenaBytes} bytes but board '{board.Name}' has {board.RamBytes} bytes of RAM " +
+                $"(largest tensors: {string.Join(", ", graph.Tensors.Where(t => !t.IsExternal).OrderByDescending(t => t.Elements).Take(3).Select(t => $"{t.Name} {t.Elements * 4} bytes"))})");
         var program = TrainingLowering.Lower(graph, memory);
         return new CompiledModel(model, graph, memory, program);
     }

@@ -17,11 +17,20 @@ public static class CBackend
         sb.AppendLine("#include <stdint.h>");
         sb.AppendLine("#include \"model.h\"");
         sb.AppendLine();
-        sb.AppendLine("/* Reinterpreting bits through a union is defined behaviour in C99 (TC3) and compiles to a move. */");
-        sb.AppendLine("static inline int32_t tinyodl_f32_bits(float f) { union { float f; int32_t i; } u; u.f = f; return u.i; }");
-        sb.AppendLine("static inline float tinyodl_f32_from_bits(int32_t i) { union { float f; int32_t i; } u; u.i = i; return u.f; }");
-        sb.AppendLine("#define TINYODL_F32_BITS(u) tinyodl_f32_from_bits((int32_t)(u))");
-        sb.AppendLine();
+        // Only what the program uses: an unused static function is a warning under -Wall.
+        var code = program.Functions.SelectMany(f => IrWalker.Expressions(f.Body)).Concat(program.Kernels.SelectMany(k => IrWalker.Expressions(k.Body))).ToArray();
+        bool toBits = code.Any(e => e is Kernels.Convert { Op: ConvertOp.FloatBitsToInt });
+        bool fromBits = code.Any(e => e is Kernels.Convert { Op: ConvertOp.IntBitsToFloat } || e is FloatConst c && !float.IsFinite(c.Value));
+        if (toBits || fromBits)
+            sb.AppendLine("/* Reinterpreting bits through a union is defined behaviour in C99 (TC3) and compiles to a move. */");
+        if (toBits)
+            sb.AppendLine("static inline int32_t tinyodl_f32_bits(float f) { union { float f; int32_t i; } u; u.f = f; return u.i; }");
+        if (fromBits)
+        {
+            sb.AppendLine("static inline float tinyodl_f32_from_bits(int32_t i) { union { float f; int32_t i; } u; u.i = i; return u.f; }");
+            sb.AppendLine("#define TINYODL_F32_BITS(u) tinyodl_f32_from_bits((int32_t)(u))");
+        }
+        if (toBits || fromBits) sb.AppendLine();
         sb.AppendLine("/* The one static arena: parameters, activations, gradients, optimizer state. */");
         sb.AppendLine("uint8_t tinyodl_arena[TINYODL_ARENA_SIZE] __attribute__((aligned(16)));");
         sb.AppendLine("#define ARENA_F32(offset) ((float *)(tinyodl_arena + (offset)))");

@@ -60,41 +60,55 @@ public sealed class Dataset
     public static Dataset LoadCsv(string path, int classes, float scale)
     {
         if (!File.Exists(path)) throw TinyOdlException.At(path, "data set file not found");
-        using var file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var reader = new StreamReader(stream);
+        using var reader = new StringReader(ReadText(path));
         var inputs = new List<float[]>();
         var labels = new List<int>();
         int lineNo = 0;
+        for (string? line; (line = reader.ReadLine()) != null;)
+        {
+            lineNo++;
+            if (line.Trim().Length == 0) continue;
+            var cells = line.Split(',');
+            if (cells.Length < 2) throw TinyOdlException.At($"{path}:{lineNo}", "expected features and a label separated by commas");
+            if (inputs.Count > 0 && cells.Length - 1 != inputs[0].Length)
+                throw TinyOdlException.At($"{path}:{lineNo}", $"{cells.Length - 1} features, earlier rows have {inputs[0].Length}");
+            var x = new float[cells.Length - 1];
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (!float.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
+                    throw TinyOdlException.At($"{path}:{lineNo}", $"column {i + 1} is not a number: '{cells[i]}'");
+                x[i] = v * scale;
+            }
+            if (!double.TryParse(cells[^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double label) || label != Math.Floor(label) || label < 0 || label >= classes)
+                throw TinyOdlException.At($"{path}:{lineNo}", $"label '{cells[^1]}' is not a class index in 0..{classes - 1}");
+            inputs.Add(x);
+            labels.Add((int)label);
+        }
+        if (inputs.Count == 0) throw TinyOdlException.At(path, "the data set is empty");
+        return new Dataset(inputs, labels, classes);
+    }
+
+    /// <summary>
+    /// The file's text; .gz files are decompressed and checked against the gzip trailer's length field, so a
+    /// truncated download is an error rather than a shorter data set.
+    /// </summary>
+    private static string ReadText(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (!path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return System.Text.Encoding.UTF8.GetString(bytes);
         try
         {
-            for (string? line; (line = reader.ReadLine()) != null;)
-            {
-                lineNo++;
-                if (line.Trim().Length == 0) continue;
-                var cells = line.Split(',');
-                if (cells.Length < 2) throw TinyOdlException.At($"{path}:{lineNo}", "expected features and a label separated by commas");
-                if (inputs.Count > 0 && cells.Length - 1 != inputs[0].Length)
-                    throw TinyOdlException.At($"{path}:{lineNo}", $"{cells.Length - 1} features, earlier rows have {inputs[0].Length}");
-                var x = new float[cells.Length - 1];
-                for (int i = 0; i < x.Length; i++)
-                {
-                    if (!float.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
-                        throw TinyOdlException.At($"{path}:{lineNo}", $"column {i + 1} is not a number: '{cells[i]}'");
-                    x[i] = v * scale;
-                }
-                if (!double.TryParse(cells[^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double label) || label != Math.Floor(label) || label < 0 || label >= classes)
-                    throw TinyOdlException.At($"{path}:{lineNo}", $"label '{cells[^1]}' is not a class index in 0..{classes - 1}");
-                inputs.Add(x);
-                labels.Add((int)label);
-            }
+            using var gz = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+            using var plain = new MemoryStream();
+            gz.CopyTo(plain);
+            uint trailerLength = bytes.Length >= 18 ? BitConverter.ToUInt32(bytes, bytes.Length - 4) : uint.MaxValue;
+            if ((uint)plain.Length != trailerLength) throw new InvalidDataException("truncated or corrupt");
+            return System.Text.Encoding.UTF8.GetString(plain.ToArray());
         }
         catch (InvalidDataException e)
         {
             throw TinyOdlException.At(path, $"not a valid gzip file ({e.Message})");
         }
-        if (inputs.Count == 0) throw TinyOdlException.At(path, "the data set is empty");
-        return new Dataset(inputs, labels, classes);
     }
 
     /// <summary>Random inputs in [-1, 1) and random classes, for verifying a model that names no data set.</summary>

@@ -26,12 +26,21 @@ public static class JsonModelReader
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }); }
-        catch (JsonException e) { throw TinyOdlException.At(path, $"invalid JSON at line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}"); }
+        catch (JsonException e) { throw TinyOdlException.At(path, $"invalid JSON at line {e.LineNumber + 1}, column {e.BytePositionInLine + 1} ({Reason(e)})"); }
         using (doc)
         {
             var r = new Reader(path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
             return r.Document(new Field(doc.RootElement, ""));
         }
+    }
+
+    /// <summary>System.Text.Json's reason without its own position suffix ("... LineNumber: 3 | ...").</summary>
+    private static string Reason(JsonException e)
+    {
+        var m = e.Message;
+        int cut = m.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (cut < 0) cut = m.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        return (cut >= 0 ? m[..cut] : m).TrimEnd('.', ' ');
     }
 
     /// <summary>A JSON element with its path, for error messages.</summary>
@@ -162,8 +171,10 @@ public static class JsonModelReader
             {
                 var d = t.Child("dataset");
                 RequireObject(d, ["csv", "classes", "scale"]);
-                string csv = String(Required(d, "csv"));
-                ds = new DatasetSpec(Path.GetFullPath(Path.Combine(baseDir, csv)), (int)Integer(Required(d, "classes"), 2, 1 << 16),
+                var csvField = Required(d, "csv");
+                string csv = Path.GetFullPath(Path.Combine(baseDir, String(csvField)));
+                if (!File.Exists(csv)) throw Error(csvField, $"data set file not found: {csv}");
+                ds = new DatasetSpec(csv, (int)Integer(Required(d, "classes"), 2, 1 << 16),
                     d.Has("scale") ? Float(d.Child("scale")) : 1f);
             }
             return new TrainingSettings(ds,

@@ -42,8 +42,11 @@ public sealed record Board(
             var r = doc.RootElement;
             var ram = r.GetProperty("memory").GetProperty("ram");
             var qemu = r.GetProperty("qemu");
+            var declared = r.GetProperty("name").GetString();
+            if (declared != name)
+                throw TinyOdlException.At(file, $"\"name\" is '{declared}' but the folder is '{name}'; they must agree");
             return new Board(
-                r.GetProperty("name").GetString()!,
+                name,
                 r.GetProperty("description").GetString()!,
                 r.GetProperty("march").GetString()!,
                 r.GetProperty("abi").GetString()!,

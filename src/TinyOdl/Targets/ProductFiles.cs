@@ -6,7 +6,10 @@ namespace TinyOdl.Targets;
 /// </summary>
 public static class ProductFiles
 {
-    public static string Root { get; } = FindRoot();
+    private static string? _root;
+
+    /// <summary>The folder holding boards/, firmware/ and toolchain/ (found on first use; a bad TINYODL_HOME is a user error).</summary>
+    public static string Root => _root ??= FindRoot();
 
     public static string Boards => Path.Combine(Root, "boards");
     public static string Firmware => Path.Combine(Root, "firmware");
@@ -15,8 +18,16 @@ public static class ProductFiles
 
     private static string FindRoot()
     {
+        if (Environment.GetEnvironmentVariable("TINYODL_HOME") is { Length: > 0 } home)
+        {
+            // An explicit home must be complete: silently falling back would use other boards than asked for.
+            var missing = new[] { "boards", "firmware/harness.c", "toolchain/flags.mk" }
+                .Where(p => !Path.Exists(Path.Combine(home, p))).ToArray();
+            if (missing.Length > 0)
+                throw new TinyOdlException($"TINYODL_HOME={home}: missing {string.Join(", ", missing)}");
+            return home;
+        }
         var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable("TINYODL_HOME") is { Length: > 0 } home) candidates.Add(home);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             candidates.Add(dir.FullName);
         foreach (var c in candidates)

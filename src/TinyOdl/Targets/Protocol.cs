@@ -17,10 +17,13 @@ public sealed record ProtocolLine(string Keyword, IReadOnlyList<string> Fields)
     public override string ToString() => string.Join(' ', Fields.Prepend(Keyword));
 }
 
-/// <summary>A difference between the device and the C# evaluator: which tensor, which element, which bits.</summary>
+/// <summary>
+/// A difference between the device and the C# evaluator: which tensor (or value), which element (-1 for a scalar),
+/// expected and actual (bit patterns as 0x...).
+/// </summary>
 public sealed record Mismatch(string Tensor, int Index, string Expected, string Actual)
 {
-    public override string ToString() => $"{Tensor}[{Index}]: expected {Expected}, got {Actual}";
+    public override string ToString() => $"{Tensor}{(Index >= 0 ? $"[{Index}]" : "")}: expected {Expected}, got {Actual}";
 }
 
 /// <summary>Parses the harness's output and compares it with what the evaluator predicts, bit for bit.</summary>
@@ -54,13 +57,16 @@ public static class Protocol
             var a = i < actual.Count ? actual[i] : null;
             if (e is null || a is null || e.Keyword != a.Keyword)
             {
-                result.Add(new Mismatch($"line {i + 1}", 0, e?.ToString() ?? "(end of output)", a?.ToString() ?? "(end of output)"));
+                result.Add(new Mismatch($"line {i + 1}", -1, e?.ToString() ?? "(end of output)", a?.ToString() ?? "(end of output)"));
                 break; // later lines are misaligned
             }
             CompareLine(e, a, result);
         }
         return result;
     }
+
+    /// <summary>Float fields are bit patterns: show them as such.</summary>
+    private static string Show(string key, string value) => key is "loss" or "loss_sum" ? "0x" + value : value;
 
     private static void CompareLine(ProtocolLine e, ProtocolLine a, List<Mismatch> result)
     {
@@ -73,7 +79,7 @@ public static class Protocol
                 int skip = e.Keyword == "param" ? 2 : 1;
                 if (a.Fields.Count != e.Fields.Count || a.Fields[0] != e.Fields[0])
                 {
-                    result.Add(new Mismatch(tensor, 0, $"{e.Fields.Count - skip} elements", $"{a.Fields.Count - skip} elements of {a.Fields[0]}"));
+                    result.Add(new Mismatch(tensor, -1, $"{e.Fields.Count - skip} elements", $"{a.Fields.Count - skip} elements of {a.Fields[0]}"));
                     return;
                 }
                 for (int j = skip; j < e.Fields.Count; j++)
@@ -82,15 +88,15 @@ public static class Protocol
             }
             default:
             {
-                string tensor = e.Keyword switch
+                string subject = e.Keyword switch
                 {
-                    "step" => $"loss of step {e.Fields[0]}",
+                    "step" => $"step {e.Fields[0]}",
                     "epoch" => $"epoch {e.Fields[0]}",
                     _ => e.Keyword,
                 };
                 // Field 0 names the subject (model name, step or epoch number); key/value pairs follow.
                 if (e.Fields.Count > 0 && (a.Fields.Count == 0 || e.Fields[0] != a.Fields[0]))
-                    result.Add(new Mismatch(e.Keyword, 0, e.Fields[0], a.Fields.Count == 0 ? "(missing)" : a.Fields[0]));
+                    result.Add(new Mismatch(e.Keyword, -1, e.Fields[0], a.Fields.Count == 0 ? "(missing)" : a.Fields[0]));
                 for (int j = 1; j + 1 < e.Fields.Count; j += 2)
                 {
                     if (PerformanceFields.Contains(e.Fields[j])) continue;
@@ -99,7 +105,7 @@ public static class Protocol
                     for (int k = 1; k + 1 < a.Fields.Count; k += 2)
                         if (a.Fields[k] == key) got = a.Fields[k + 1];
                     if (got != e.Fields[j + 1])
-                        result.Add(new Mismatch($"{tensor} {key}", 0, e.Fields[j + 1], got ?? "(missing)"));
+                        result.Add(new Mismatch($"{subject} {key}", -1, Show(key, e.Fields[j + 1]), got is null ? "(missing)" : Show(key, got)));
                 }
                 return;
             }

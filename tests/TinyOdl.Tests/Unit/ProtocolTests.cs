@@ -32,7 +32,7 @@ public class ProtocolTests
     {
         var expected = Protocol.Parse(Device);
         var actual = Protocol.Parse(Device.Replace("loss 3f800000", "loss 3f800001"));
-        Assert.Equal("loss of step 0 loss[0]: expected 3f800000, got 3f800001", Assert.Single(Protocol.Compare(expected, actual)).ToString());
+        Assert.Equal("step 0 loss: expected 0x3f800000, got 0x3f800001", Assert.Single(Protocol.Compare(expected, actual)).ToString());
         var truncated = Protocol.Parse(string.Join('\n', Device.Split('\n').Take(2)));
         Assert.Contains(Protocol.Compare(expected, truncated), m => m.Actual == "(end of output)");
     }
