@@ -45,7 +45,11 @@ public static class ProjectWriter
     {
         var p = model.Program;
         Directory.CreateDirectory(dir);
-        CopyFolder(board.Directory, Path.Combine(dir, "board"));
+        // The board's description and the two files it names, under fixed names (boards may share them).
+        Directory.CreateDirectory(Path.Combine(dir, "board"));
+        File.Copy(Path.Combine(board.Directory, "board.json"), Path.Combine(dir, "board", "board.json"));
+        File.Copy(board.LinkerScript, Path.Combine(dir, "board", "link.ld"));
+        File.Copy(board.Startup, Path.Combine(dir, "board", "startup.S"));
         CopyFolder(ProductFiles.Firmware, Path.Combine(dir, "firmware"), skip: "tests");
         Directory.CreateDirectory(Path.Combine(dir, "toolchain"));
         File.Copy(ProductFiles.ToolchainFlags, Path.Combine(dir, "toolchain", "flags.mk"));

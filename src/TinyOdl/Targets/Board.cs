@@ -22,8 +22,26 @@ public sealed record Board(
     string QemuCpu,
     IReadOnlyList<string> QemuCpuOptions,
     IReadOnlyList<string> QemuExtraArgs,
-    string Directory)
+    string Directory,
+    string LinkerScript,
+    string Startup,
+    int Vlen,
+    IReadOnlyList<int> VlenOptions)
 {
+    /// <summary>Whether the board's ISA includes an extension ("zfh", "v", ...).</summary>
+    public bool Has(string extension) => Extensions.Contains(extension.ToLowerInvariant());
+
+    public bool HasVector => Vlen > 0;
+
+    /// <summary>The same board with another vector length from its vlen_options.</summary>
+    public Board WithVlen(int vlen)
+    {
+        if (!HasVector) throw TinyOdlException.At("--vlen", $"board '{Name}' has no vector unit");
+        if (!VlenOptions.Contains(vlen))
+            throw TinyOdlException.At("--vlen", $"board '{Name}' supports VLEN {string.Join(" or ", VlenOptions)}, not {vlen}");
+        return this with { Vlen = vlen };
+    }
+
     public static IReadOnlyList<string> Available() =>
         System.IO.Directory.Exists(ProductFiles.Boards)
             ? System.IO.Directory.GetDirectories(ProductFiles.Boards).Where(d => File.Exists(Path.Combine(d, "board.json")))
@@ -43,6 +61,13 @@ public sealed record Board(
             var ram = r.GetProperty("memory").GetProperty("ram");
             var qemu = r.GetProperty("qemu");
             var declared = r.GetProperty("name").GetString();
+            int vlen = 0;
+            int[] vlenOptions = [];
+            if (r.TryGetProperty("vector", out var vec))
+            {
+                vlen = vec.GetProperty("vlen").GetInt32();
+                vlenOptions = vec.TryGetProperty("vlen_options", out var vo) ? vo.EnumerateArray().Select(e => e.GetInt32()).ToArray() : [vlen];
+            }
             if (declared != name)
                 throw TinyOdlException.At(file, $"\"name\" is '{declared}' but the folder is '{name}'; they must agree");
             return new Board(
@@ -60,7 +85,11 @@ public sealed record Board(
                 qemu.GetProperty("cpu").GetString()!,
                 qemu.TryGetProperty("cpu_options", out var o) ? o.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
                 qemu.TryGetProperty("extra", out var x) ? x.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
-                dir);
+                dir,
+                BoardFile(dir, r.GetProperty("linker_script").GetString()!, file),
+                BoardFile(dir, r.GetProperty("startup").GetString()!, file),
+                vlen,
+                vlenOptions);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -68,6 +97,14 @@ public sealed record Board(
         }
     }
 
-    /// <summary>QEMU's -cpu value, e.g. "rv32,d=false".</summary>
-    public string QemuCpuArgument => string.Join(",", new[] { QemuCpu }.Concat(QemuCpuOptions));
+    /// <summary>QEMU's -cpu value, e.g. "rv32,d=false"; "{vlen}" in an option is the board's vector length.</summary>
+    public string QemuCpuArgument =>
+        string.Join(",", new[] { QemuCpu }.Concat(QemuCpuOptions.Select(o => o.Replace("{vlen}", Vlen.ToString(CultureInfo.InvariantCulture)))));
+
+    /// <summary>A file the board names, relative to its folder (boards may share a linker script or startup).</summary>
+    private static string BoardFile(string dir, string relative, string boardJson)
+    {
+        var path = Path.GetFullPath(Path.Combine(dir, relative));
+        return File.Exists(path) ? path : throw TinyOdlException.At(boardJson, $"'{relative}' not found");
+    }
 }
