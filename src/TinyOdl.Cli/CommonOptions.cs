@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TinyOdl.Frontends;
+using TinyOdl.Graph;
 using TinyOdl.Targets;
 
 namespace TinyOdl.Cli;
@@ -24,11 +25,29 @@ internal static class CommonOptions
 
     public static Backend ParseBackend(string s) => s == "llvm" ? Backend.Llvm : Backend.C;
 
-    public static ModelDocument LoadModel(string path)
+    public static Option<string?> PrecisionOption()
+    {
+        var o = new Option<string?>("--precision", "-p")
+        {
+            Description = "Model-wide precision: fp32, fp16 or fp16-mixed (overrides the model file's; layers that name their own keep it)",
+        };
+        o.AcceptOnlyFromAmong(PrecisionExtensions.Names);
+        return o;
+    }
+
+    public static Option<int?> VlenOption() => new("--vlen") { Description = "Vector length in bits for boards with a vector unit (see the board's vlen_options)" };
+
+    public static Board LoadBoard(string name, int? vlen)
+    {
+        var board = Board.Load(name);
+        return vlen is { } v ? board.WithVlen(v) : board;
+    }
+
+    public static ModelDocument LoadModel(string path, string? precision)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext != ".json")
             throw TinyOdlException.At(path, $"unsupported model format '{ext}'; expected a .json model file");
-        return JsonModelReader.Load(path);
+        return JsonModelReader.Load(path, precision is null ? null : PrecisionExtensions.Parse(precision, "--precision"));
     }
 }

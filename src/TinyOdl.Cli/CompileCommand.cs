@@ -21,20 +21,22 @@ internal static class CompileCommand
         {
             Description = "Generate a verify-mode program that traces this many single steps instead of training epochs",
         };
+        var precision = CommonOptions.PrecisionOption();
+        var vlen = CommonOptions.VlenOption();
         var cmd = new Command("compile", "Generate training code, data and firmware for a board into an output folder")
         {
-            model, board, backend, output, verifySteps,
+            model, board, backend, output, precision, vlen, verifySteps,
         };
-        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, CommonOptions.ParseBackend(r.GetValue(backend)!),
-            r.GetValue(output)!, r.GetValue(verifySteps)));
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!),
+            r.GetValue(output)!, r.GetValue(precision), r.GetValue(verifySteps)));
         return cmd;
     }
 
-    private static int Run(string modelPath, string boardName, Backend backend, string outDir, int verifySteps)
+    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
     {
         if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
-        var doc = CommonOptions.LoadModel(modelPath);
-        var board = Board.Load(boardName);
+        var doc = CommonOptions.LoadModel(modelPath, precision);
+        var board = CommonOptions.LoadBoard(boardName, vlen);
         var sw = Stopwatch.StartNew();
         var compiled = Pipeline.Compile(doc.Model, board, modelPath);
         var compileTime = sw.Elapsed;

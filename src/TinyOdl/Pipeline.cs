@@ -15,6 +15,7 @@ public static class Pipeline
     /// <param name="source">Where the model came from (its file), for error messages.</param>
     public static CompiledModel Compile(Model model, Board? board = null, string? source = null)
     {
+        if (board is not null) CheckIsa(model, board, source);
         var graph = Autodiff.Build(model);
         var memory = MemoryPlan.Build(graph);
         if (board is not null && memory.ArenaBytes > board.RamBytes)
@@ -23,5 +24,16 @@ public static class Pipeline
                 $"(largest tensors: {string.Join(", ", graph.Tensors.Where(t => !t.IsExternal).OrderByDescending(t => t.Elements).Take(3).Select(t => $"{t.Name} {t.Elements * 4} bytes"))})");
         var program = TrainingLowering.Lower(graph, memory);
         return new CompiledModel(model, graph, memory, program);
+    }
+
+    /// <summary>FP16 arithmetic needs Zfh; say which layer asked for it and which boards have it.</summary>
+    private static void CheckIsa(Model model, Board board, string? source)
+    {
+        var node = model.Nodes.FirstOrDefault(n => n.Precision != Precision.Fp32);
+        if (node is null || board.Has("zfh")) return;
+        var withZfh = Board.Available().Where(b => b != board.Name && Board.Load(b).Has("zfh"));
+        throw TinyOdlException.At(source ?? $"model '{model.Name}'",
+            $"layer '{node.Name}' uses precision {node.Precision.Name()}, which needs the Zfh extension; board '{board.Name}' ({board.March}) does not have it" +
+            (withZfh.Any() ? $" (boards with Zfh: {string.Join(", ", withZfh)})" : ""));
     }
 }

@@ -34,18 +34,20 @@ public static class CBackend
         sb.AppendLine("/* The one static arena: parameters, activations, gradients, optimizer state. */");
         sb.AppendLine("uint8_t tinyodl_arena[TINYODL_ARENA_SIZE] __attribute__((aligned(16)));");
         sb.AppendLine("#define ARENA_F32(offset) ((float *)(tinyodl_arena + (offset)))");
+        if (program.Buffers.Any(b => b.Element == ScalarType.F16))
+            sb.AppendLine("#define ARENA_F16(offset) ((_Float16 *)(tinyodl_arena + (offset)))");
         sb.AppendLine();
         sb.AppendLine("/* Arena layout: byte offset of each tensor. */");
         sb.AppendLine("enum {");
         foreach (var b in program.Buffers.Where(b => b.Storage == BufferStorage.Arena))
-            sb.AppendLine($"    OFFSET_{b.Name} = {b.Offset},  /* {b.Length} x f32 */");
+            sb.AppendLine($"    OFFSET_{b.Name} = {b.Offset},  /* {b.Length} x {b.Element.Tag()} */");
         sb.AppendLine("};");
         sb.AppendLine();
 
         foreach (var c in program.Buffers.Where(b => b.Storage == BufferStorage.Constant))
         {
-            sb.AppendLine($"static const float {c.Name}[{c.Length}] = {{");
-            sb.AppendLine(CLiterals.Table(c.Data!, CLiterals.Float));
+            sb.AppendLine($"static const {TypeName(c.Element)} {c.Name}[{c.Length}] = {{");
+            sb.AppendLine(c.Element == ScalarType.F16 ? CLiterals.Table(c.Data!, CLiterals.Half, 6) : CLiterals.Table(c.Data!, CLiterals.Float));
             sb.AppendLine("};");
             sb.AppendLine();
         }
@@ -92,7 +94,7 @@ public static class CBackend
 
     private static string Argument(ProgramBuffer b) => b.Storage switch
     {
-        BufferStorage.Arena => $"ARENA_F32(OFFSET_{b.Name})",
+        BufferStorage.Arena => $"ARENA_{b.Element.Tag().ToUpperInvariant()}(OFFSET_{b.Name})",
         _ => b.Name,
     };
 
@@ -120,6 +122,7 @@ public static class CBackend
     private static string TypeName(ScalarType t) => t switch
     {
         ScalarType.F32 => "float",
+        ScalarType.F16 => "_Float16",
         ScalarType.I32 => "int32_t",
         _ => "int",
     };
@@ -145,13 +148,14 @@ public static class CBackend
     private static string Expr(Expr e) => e switch
     {
         FloatConst c => CLiterals.Float(c.Value),
+        HalfConst h => CLiterals.Half(h.Value),
         IntConst c => c.Value < 0 ? $"({c.Value})" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
         LocalRef r => r.Local.Name,
         Load l => $"{l.Buffer.Name}[{Top(l.Index)}]",
         Binary { Op: BinaryOp.Shl } b => $"(int32_t)((uint32_t){Expr(b.Left)} << {Expr(b.Right)})",
         Binary { Op: BinaryOp.LShr } b => $"(int32_t)((uint32_t){Expr(b.Left)} >> {Expr(b.Right)})",
         Binary b => $"({Expr(b.Left)} {BinarySymbol(b.Op)} {Expr(b.Right)})",
-        Fma f => $"__builtin_fmaf({Expr(f.A)}, {Expr(f.B)}, {Expr(f.C)})",
+        Fma f => $"{(f.Type == ScalarType.F16 ? "__builtin_fmaf16" : "__builtin_fmaf")}({Expr(f.A)}, {Expr(f.B)}, {Expr(f.C)})",
         Compare c => $"({Expr(c.Left)} {CompareSymbol(c.Op)} {Expr(c.Right)})",
         Select s => $"({Expr(s.Condition)} ? {Expr(s.IfTrue)} : {Expr(s.IfFalse)})",
         Kernels.Convert c => c.Op switch
@@ -159,6 +163,8 @@ public static class CBackend
             ConvertOp.FloatToInt => $"(int32_t){Expr(c.Operand)}",
             ConvertOp.IntToFloat => $"(float){Expr(c.Operand)}",
             ConvertOp.FloatBitsToInt => $"tinyodl_f32_bits({Expr(c.Operand)})",
+            ConvertOp.Extend => $"(float){Expr(c.Operand)}",
+            ConvertOp.Truncate => $"(_Float16){Expr(c.Operand)}",
             _ => $"tinyodl_f32_from_bits({Expr(c.Operand)})",
         },
         Call c => $"{c.Function.Name}({string.Join(", ", c.Arguments.Select(Expr))})",

@@ -21,6 +21,12 @@ public static class CLiterals
         return s + "f";
     }
 
+    /// <summary>
+    /// A binary16 value (given as the exact float it equals): the float literal converts exactly, so the cast
+    /// to _Float16 is exact too (no double rounding).
+    /// </summary>
+    public static string Half(float exactHalfValue) => $"(_Float16){Float(exactHalfValue)}";
+
     public static string String(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     /// <summary>Comma-separated values, a fixed number per line, indented for an initializer.</summary>

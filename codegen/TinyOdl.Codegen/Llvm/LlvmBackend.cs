@@ -25,11 +25,13 @@ public static class LlvmBackend
         sb.AppendLine($"@tinyodl_arena = dso_local global [{program.ArenaBytes} x i8] zeroinitializer, align 16");
         foreach (var c in program.Buffers.Where(b => b.Storage == BufferStorage.Constant))
         {
-            var values = string.Join(", ", c.Data!.Select(v => "float " + Float(v)));
-            sb.AppendLine($"@{c.Name} = internal constant [{c.Length} x float] [{values}], align 4");
+            var type = TypeName(c.Element);
+            var values = string.Join(", ", c.Data!.Select(v => $"{type} {Constant(v, c.Element)}"));
+            sb.AppendLine($"@{c.Name} = internal constant [{c.Length} x {type}] [{values}], align {c.Element.SizeInBytes()}");
         }
         sb.AppendLine();
         sb.AppendLine("declare float @llvm.fma.f32(float, float, float)");
+        sb.AppendLine("declare half @llvm.fma.f16(half, half, half)");
         sb.AppendLine();
 
         foreach (var f in program.Functions)
@@ -55,7 +57,7 @@ public static class LlvmBackend
         }
         if (entry.Result is { } r)
         {
-            sb.AppendLine($"  %result = load float, ptr {Pointer(r)}, align 4");
+            sb.AppendLine($"  %result = load {TypeName(r.Element)}, ptr {Pointer(r)}, align {r.Element.SizeInBytes()}");
             sb.AppendLine("  ret float %result");
         }
         else sb.AppendLine("  ret void");
@@ -74,9 +76,16 @@ public static class LlvmBackend
     /// <summary>An IR float constant: LLVM spells binary32 values as the hex bits of the equal binary64.</summary>
     public static string Float(float v) => "0x" + BitConverter.DoubleToUInt64Bits(v).ToString("X16", CultureInfo.InvariantCulture);
 
+    /// <summary>A binary16 constant: 0xH and its own 16 bits.</summary>
+    public static string Half(ushort bits) => "0xH" + bits.ToString("X4", CultureInfo.InvariantCulture);
+
+    private static string Constant(float exactValue, ScalarType type) =>
+        type == ScalarType.F16 ? Half(Numerics.Binary16.FromSingle(BitConverter.SingleToUInt32Bits(exactValue))) : Float(exactValue);
+
     private static string TypeName(ScalarType t) => t switch
     {
         ScalarType.F32 => "float",
+        ScalarType.F16 => "half",
         ScalarType.I32 => "i32",
         _ => "i1",
     };
@@ -115,7 +124,7 @@ public static class LlvmBackend
         private void Allocas(IReadOnlyList<Stmt> body, IEnumerable<Local> parameters)
         {
             foreach (var l in parameters.Concat(IrWalker.DeclaredLocals(body)))
-                sb.AppendLine($"  %{l.Name}.addr = alloca {TypeName(l.Type)}, align 4");
+                sb.AppendLine($"  %{l.Name}.addr = alloca {TypeName(l.Type)}, align {Align(l.Type)}");
         }
 
         private void Block(IReadOnlyList<Stmt> body)
@@ -130,7 +139,7 @@ public static class LlvmBackend
                     {
                         var value = Expr(st.Value);
                         var ptr = ElementPointer(st.Buffer, st.Index);
-                        sb.AppendLine($"  store {TypeName(st.Buffer.Element)} {value}, ptr {ptr}, align 4");
+                        sb.AppendLine($"  store {TypeName(st.Buffer.Element)} {value}, ptr {ptr}, align {st.Buffer.Element.SizeInBytes()}");
                         break;
                     }
                     case For f: Loop(f); break;
@@ -168,7 +177,7 @@ public static class LlvmBackend
         private void StoreLocal(Local l, Expr value)
         {
             var v = Expr(value);
-            sb.AppendLine($"  store {TypeName(l.Type)} {v}, ptr %{l.Name}.addr, align 4");
+            sb.AppendLine($"  store {TypeName(l.Type)} {v}, ptr %{l.Name}.addr, align {Align(l.Type)}");
         }
 
         private string ElementPointer(BufferParam b, Expr index)
@@ -189,12 +198,13 @@ public static class LlvmBackend
             switch (e)
             {
                 case FloatConst c: return Float(c.Value);
+                case HalfConst h: return Half(h.Bits);
                 case IntConst c: return c.Value.ToString(CultureInfo.InvariantCulture);
-                case LocalRef r: return Temp($"load {TypeName(r.Type)}, ptr %{r.Local.Name}.addr, align 4");
+                case LocalRef r: return Temp($"load {TypeName(r.Type)}, ptr %{r.Local.Name}.addr, align {Align(r.Type)}");
                 case Load l:
                 {
                     var ptr = ElementPointer(l.Buffer, l.Index);
-                    return Temp($"load {TypeName(l.Type)}, ptr {ptr}, align 4");
+                    return Temp($"load {TypeName(l.Type)}, ptr {ptr}, align {l.Type.SizeInBytes()}");
                 }
                 case Binary b:
                 {
@@ -207,13 +217,14 @@ public static class LlvmBackend
                     var a = Expr(f.A);
                     var b = Expr(f.B);
                     var c = Expr(f.C);
-                    return Temp($"call float @llvm.fma.f32(float {a}, float {b}, float {c})");
+                    var t = TypeName(f.Type);
+                    return Temp($"call {t} @llvm.fma.{f.Type.Tag()}({t} {a}, {t} {b}, {t} {c})");
                 }
                 case Compare c:
                 {
                     var x = Expr(c.Left);
                     var y = Expr(c.Right);
-                    var op = c.Left.Type == ScalarType.F32 ? "fcmp " + FloatPredicate(c.Op) : "icmp " + IntPredicate(c.Op);
+                    var op = c.Left.Type.IsFloat() ? "fcmp " + FloatPredicate(c.Op) : "icmp " + IntPredicate(c.Op);
                     return Temp($"{op} {TypeName(c.Left.Type)} {x}, {y}");
                 }
                 case Select s:
@@ -232,6 +243,8 @@ public static class LlvmBackend
                         ConvertOp.FloatToInt => $"fptosi float {x} to i32",
                         ConvertOp.IntToFloat => $"sitofp i32 {x} to float",
                         ConvertOp.FloatBitsToInt => $"bitcast float {x} to i32",
+                        ConvertOp.Extend => $"fpext half {x} to float",
+                        ConvertOp.Truncate => $"fptrunc float {x} to half",
                         _ => $"bitcast i32 {x} to float",
                     });
                 }
@@ -244,12 +257,14 @@ public static class LlvmBackend
             }
         }
 
-        private static string BinaryOpcode(BinaryOp op, ScalarType t) => (op, t) switch
+        private static int Align(ScalarType t) => t == ScalarType.Bool ? 1 : t.SizeInBytes();
+
+        private static string BinaryOpcode(BinaryOp op, ScalarType t) => (op, t.IsFloat()) switch
         {
-            (BinaryOp.Add, ScalarType.F32) => "fadd",
-            (BinaryOp.Sub, ScalarType.F32) => "fsub",
-            (BinaryOp.Mul, ScalarType.F32) => "fmul",
-            (BinaryOp.Div, ScalarType.F32) => "fdiv",
+            (BinaryOp.Add, true) => "fadd",
+            (BinaryOp.Sub, true) => "fsub",
+            (BinaryOp.Mul, true) => "fmul",
+            (BinaryOp.Div, true) => "fdiv",
             (BinaryOp.Add, _) => "add",
             (BinaryOp.Sub, _) => "sub",
             (BinaryOp.Mul, _) => "mul",

@@ -22,7 +22,9 @@ public sealed class Evaluator
         _kernels = program.Kernels.ToDictionary(k => k, KernelCompiler.Compile);
         Arena = new byte[program.ArenaBytes];
         foreach (var b in program.Buffers.Where(b => b.Storage == BufferStorage.Constant))
-            _ownStorage[b] = MemoryMarshal.AsBytes(b.Data!.ToArray().AsSpan()).ToArray();
+            _ownStorage[b] = b.Element == ScalarType.F16
+                ? MemoryMarshal.AsBytes(b.Data!.Select(v => Numerics.Binary16.FromSingle(BitConverter.SingleToUInt32Bits(v))).ToArray().AsSpan()).ToArray()
+                : MemoryMarshal.AsBytes(b.Data!.ToArray().AsSpan()).ToArray();
         _input = new byte[program.InputSize * 4];
         _target = new byte[program.TargetSize * 4];
         _output = new byte[program.OutputSize * 4];
@@ -53,11 +55,20 @@ public sealed class Evaluator
         MemoryMarshal.Cast<byte, float>(_output).CopyTo(output);
     }
 
-    /// <summary>Current contents of an arena or constant buffer.</summary>
-    public float[] Read(ProgramBuffer buffer)
+    /// <summary>Current contents of an arena or constant buffer, as float values (f16 elements widened exactly).</summary>
+    public float[] Read(ProgramBuffer buffer) =>
+        buffer.Element == ScalarType.F16
+            ? ReadBits(buffer).Select(b => BitConverter.UInt32BitsToSingle(Numerics.Binary16.ToSingle((ushort)b))).ToArray()
+            : ReadBits(buffer).Select(BitConverter.UInt32BitsToSingle).ToArray();
+
+    /// <summary>Current contents as raw bit patterns, one per element (16 significant bits for f16).</summary>
+    public uint[] ReadBits(ProgramBuffer buffer)
     {
         var (storage, offset) = Bind(buffer);
-        return MemoryMarshal.Cast<byte, float>(storage.AsSpan(offset, buffer.Bytes)).ToArray();
+        var bytes = storage.AsSpan(offset, buffer.Bytes);
+        return buffer.Element.SizeInBytes() == 2
+            ? MemoryMarshal.Cast<byte, ushort>(bytes).ToArray().Select(h => (uint)h).ToArray()
+            : MemoryMarshal.Cast<byte, uint>(bytes).ToArray();
     }
 
     private void Run(EntryPoint entry)

@@ -23,6 +23,12 @@ internal sealed class Frame(int slots, int parameters)
     public float LoadF32(int p, int i) => Unsafe.ReadUnaligned<float>(ref Element(p, i, 4));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort LoadF16(int p, int i) => Unsafe.ReadUnaligned<ushort>(ref Element(p, i, 2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreF16(int p, int i, ushort v) => Unsafe.WriteUnaligned(ref Element(p, i, 2), v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int LoadI32(int p, int i) => Unsafe.ReadUnaligned<int>(ref Element(p, i, 4));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -71,7 +71,10 @@ public static class HarnessSimulator
     private static void AddParams(KernelProgram program, Evaluator ev, List<ProtocolLine> lines)
     {
         foreach (var p in program.Parameters)
-            lines.Add(Line("param", [p.Name, p.Buffer.Length.ToString(), .. ev.Read(p.Buffer).Select(Protocol.Hex)]));
+        {
+            int digits = p.Buffer.Element.SizeInBytes() * 2;
+            lines.Add(Line("param", [p.Name, p.Buffer.Length.ToString(), .. ev.ReadBits(p.Buffer).Select(b => b.ToString("x" + digits))]));
+        }
     }
 
     private static ProtocolLine Line(string keyword, params string[] fields) => new(keyword, fields);

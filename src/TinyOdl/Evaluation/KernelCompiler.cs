@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using TinyOdl.Kernels;
+using TinyOdl.Numerics;
 
 namespace TinyOdl.Evaluation;
 
@@ -56,6 +57,11 @@ internal sealed class KernelCompiler
                     var v = Float(st.Value);
                     return f => f.StoreF32(p, index(f), v(f));
                 }
+                if (st.Buffer.Element == ScalarType.F16)
+                {
+                    var h = Half(st.Value);
+                    return f => f.StoreF16(p, index(f), h(f));
+                }
                 var iv = Int(st.Value);
                 return f => f.StoreI32(p, index(f), iv(f));
             }
@@ -84,6 +90,7 @@ internal sealed class KernelCompiler
         switch (local.Type)
         {
             case ScalarType.F32: { var v = Float(value); return f => f.Floats[slot] = v(f); }
+            case ScalarType.F16: { var h = Half(value); return f => f.Ints[slot] = h(f); }
             case ScalarType.I32: { var v = Int(value); return f => f.Ints[slot] = v(f); }
             default: { var v = Bool(value); return f => f.Ints[slot] = v(f) ? 1 : 0; }
         }
@@ -125,8 +132,49 @@ internal sealed class KernelCompiler
             }
             case Kernels.Convert { Op: ConvertOp.IntToFloat } cv: { var i = Int(cv.Operand); return f => i(f); }
             case Kernels.Convert { Op: ConvertOp.IntBitsToFloat } cv: { var i = Int(cv.Operand); return f => BitConverter.Int32BitsToSingle(i(f)); }
+            case Kernels.Convert { Op: ConvertOp.Extend } cv: { var h = Half(cv.Operand); return f => BitConverter.UInt32BitsToSingle(Binary16.ToSingle(h(f))); }
             case Call call: return CallFloat(call);
             default: throw new NotSupportedException($"evaluator: f32 expression {e.GetType().Name}");
+        }
+    }
+
+    /// <summary>binary16 values travel as their bit patterns; every operation is <see cref="Binary16"/>'s, correctly rounded.</summary>
+    private Func<Frame, ushort> Half(Expr e)
+    {
+        switch (e)
+        {
+            case HalfConst c: { ushort v = c.Bits; return _ => v; }
+            case LocalRef r: { int s = Slot(r.Local); return f => (ushort)f.Ints[s]; }
+            case Load l: { int p = _params[l.Buffer]; var i = Int(l.Index); return f => f.LoadF16(p, i(f)); }
+            case Binary b:
+            {
+                var x = Half(b.Left);
+                var y = Half(b.Right);
+                return b.Op switch
+                {
+                    BinaryOp.Add => f => Binary16.Add(x(f), y(f)),
+                    BinaryOp.Sub => f => Binary16.Sub(x(f), y(f)),
+                    BinaryOp.Mul => f => Binary16.Mul(x(f), y(f)),
+                    BinaryOp.Div => f => Binary16.Div(x(f), y(f)),
+                    _ => throw new NotSupportedException($"evaluator: f16 {b.Op}"),
+                };
+            }
+            case Fma m:
+            {
+                var a = Half(m.A);
+                var b = Half(m.B);
+                var c = Half(m.C);
+                return f => Binary16.FMAdd(a(f), b(f), c(f));
+            }
+            case Select s:
+            {
+                var c = Bool(s.Condition);
+                var t = Half(s.IfTrue);
+                var o = Half(s.IfFalse);
+                return f => c(f) ? t(f) : o(f);
+            }
+            case Kernels.Convert { Op: ConvertOp.Truncate } cv: { var x = Float(cv.Operand); return f => Binary16.FromSingle(BitConverter.SingleToUInt32Bits(x(f))); }
+            default: throw new NotSupportedException($"evaluator: f16 expression {e.GetType().Name}");
         }
     }
 
@@ -171,10 +219,11 @@ internal sealed class KernelCompiler
     private Func<Frame, bool> Bool(Expr e)
     {
         if (e is not Compare c) throw new NotSupportedException($"evaluator: bool expression {e.GetType().Name}");
-        if (c.Left.Type == ScalarType.F32)
+        if (c.Left.Type.IsFloat())
         {
-            var x = Float(c.Left);
-            var y = Float(c.Right);
+            // binary16 -> binary32 is exact, so comparing the widened values is the IEEE comparison of the halves.
+            var x = Float(Ir.Cast(c.Left, ScalarType.F32));
+            var y = Float(Ir.Cast(c.Right, ScalarType.F32));
             return c.Op switch
             {
                 CompareOp.Lt => f => x(f) < y(f),

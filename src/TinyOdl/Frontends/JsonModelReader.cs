@@ -13,23 +13,24 @@ public static class JsonModelReader
     private static readonly string[] Ops = ["linear", "relu"];
     private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
 
-    public static ModelDocument Load(string path)
+    /// <param name="precision">Overrides the file's model-wide "precision" (layers that name their own keep it).</param>
+    public static ModelDocument Load(string path, Precision? precision = null)
     {
         if (!File.Exists(path)) throw TinyOdlException.At(path, "file not found");
         string text;
         try { text = File.ReadAllText(path); }
         catch (IOException e) { throw TinyOdlException.At(path, e.Message); }
-        return Parse(text, path);
+        return Parse(text, path, precision);
     }
 
-    public static ModelDocument Parse(string json, string path)
+    public static ModelDocument Parse(string json, string path, Precision? precision = null)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }); }
         catch (JsonException e) { throw TinyOdlException.At(path, $"invalid JSON at line {e.LineNumber + 1}, column {e.BytePositionInLine + 1} ({Reason(e)})"); }
         using (doc)
         {
-            var r = new Reader(path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+            var r = new Reader(path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", precision);
             return r.Document(new Field(doc.RootElement, ""));
         }
     }
@@ -50,7 +51,7 @@ public static class JsonModelReader
         public bool Has(string name) => Element.ValueKind == JsonValueKind.Object && Element.TryGetProperty(name, out _);
     }
 
-    private sealed class Reader(string file, string baseDir)
+    private sealed class Reader(string file, string baseDir, Precision? precisionOverride)
     {
         private TinyOdlException Error(Field f, string why) =>
             TinyOdlException.At(f.Path.Length == 0 ? file : $"{file}: {f.Path}", why);
@@ -58,7 +59,7 @@ public static class JsonModelReader
 
         public ModelDocument Document(Field root)
         {
-            RequireObject(root, ["name", "seed", "input", "layers", "loss", "optimizer", "training", "$schema", "description"]);
+            RequireObject(root, ["name", "seed", "precision", "input", "layers", "loss", "optimizer", "training", "$schema", "description"]);
             string name = String(Required(root, "name"));
             ulong seed = root.Has("seed") ? (ulong)Integer(root.Child("seed"), 0, long.MaxValue) : 1;
             var input = Required(root, "input");
@@ -69,6 +70,7 @@ public static class JsonModelReader
             ModelBuilder b;
             try { b = new ModelBuilder(name, shape, seed, inputName); }
             catch (TinyOdlException e) { throw Error(root.Child("name"), e.Message); }
+            b.DefaultPrecision = precisionOverride ?? (root.Has("precision") ? PrecisionOf(root.Child("precision")) : Precision.Fp32);
 
             var layers = Required(root, "layers");
             if (layers.Element.ValueKind != JsonValueKind.Array || layers.Element.GetArrayLength() == 0)
@@ -126,7 +128,7 @@ public static class JsonModelReader
             {
                 case "linear":
                 {
-                    RequireObject(at, ["op", "name", "input", "out_features", "in_features", "bias", "trainable", "weights"]);
+                    RequireObject(at, ["op", "name", "input", "precision", "out_features", "in_features", "bias", "trainable", "weights"]);
                     int outF = (int)Integer(Required(at, "out_features"), 1, 1 << 24);
                     if (at.Has("in_features"))
                     {
@@ -144,15 +146,21 @@ public static class JsonModelReader
                         if (ws.Has("weight")) w = FloatArray(ws.Child("weight"), outF * input.Elements);
                         if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outF);
                     }
-                    return Wrap(at, () => b.Linear(name, input, outF, bias, trainW, trainB, w, bv));
+                    var precision = LayerPrecision(at);
+                    return Wrap(at, () => b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision));
                 }
                 case "relu":
-                    RequireObject(at, ["op", "name", "input"]);
-                    return Wrap(at, () => b.Relu(name, input));
+                    RequireObject(at, ["op", "name", "input", "precision"]);
+                    var reluPrecision = LayerPrecision(at);
+                    return Wrap(at, () => b.Relu(name, input, reluPrecision));
                 default:
                     throw Error(at.Path + ".op", $"unknown op '{op}'; supported: {string.Join(", ", Ops)}");
             }
         }
+
+        private Precision? LayerPrecision(Field layer) => layer.Has("precision") ? PrecisionOf(layer.Child("precision")) : null;
+
+        private Precision PrecisionOf(Field f) => PrecisionExtensions.Parse(String(f), $"{file}: {f.Path}");
 
         private (bool Weight, bool Bias) Trainable(Field layer)
         {

@@ -4,6 +4,7 @@ namespace TinyOdl.Graph;
 public enum DataType
 {
     Float32,
+    Float16,
 }
 
 public static class DataTypeExtensions
@@ -11,12 +12,14 @@ public static class DataTypeExtensions
     public static int SizeInBytes(this DataType t) => t switch
     {
         DataType.Float32 => 4,
+        DataType.Float16 => 2,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 
     public static string ShortName(this DataType t) => t switch
     {
         DataType.Float32 => "f32",
+        DataType.Float16 => "f16",
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 }

@@ -30,6 +30,9 @@ public sealed class ModelBuilder
 
     public Value Input { get; }
 
+    /// <summary>Precision of nodes added from now on that do not name their own.</summary>
+    public Precision DefaultPrecision { get; set; } = Precision.Fp32;
+
     /// <summary>Looks up a value (a node's output or the input) by name.</summary>
     public Value this[string name] =>
         _values.TryGetValue(name, out var v) ? v : throw TinyOdlException.At($"value '{name}'", "no node or input of that name");
@@ -39,24 +42,28 @@ public sealed class ModelBuilder
     /// for weight and bias, drawn from the builder's seeded generator.
     /// </summary>
     public Value Linear(string name, Value input, int outFeatures, bool bias = true,
-        bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null)
+        bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null,
+        Precision? precision = null)
     {
         CheckNewNode(name);
+        var prec = precision ?? DefaultPrecision;
+        var storage = prec.Storage();
         if (outFeatures <= 0) throw TinyOdlException.At($"node '{name}'", $"out_features must be positive, got {outFeatures}");
         int inFeatures = input.Elements;
         float bound = 1f / MathF.Sqrt(inFeatures);
-        var w = AddParameter($"{name}_weight", new Shape(outFeatures, inFeatures), weight, bound, trainWeight, name);
-        Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outFeatures), biasValues, bound, trainBias, name) : null;
-        var y = NewActivation(name, new Shape(outFeatures));
-        _nodes.Add(new LinearNode(name, input, w, b, y));
+        var w = AddParameter($"{name}_weight", new Shape(outFeatures, inFeatures), weight, bound, trainWeight, name, storage);
+        Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outFeatures), biasValues, bound, trainBias, name, storage) : null;
+        var y = NewActivation(name, new Shape(outFeatures), storage);
+        _nodes.Add(new LinearNode(name, input, w, b, y) { Precision = prec });
         return y;
     }
 
-    public Value Relu(string name, Value input)
+    public Value Relu(string name, Value input, Precision? precision = null)
     {
         CheckNewNode(name);
-        var y = NewActivation(name, input.Shape);
-        _nodes.Add(new ReluNode(name, input, y));
+        var prec = precision ?? DefaultPrecision;
+        var y = NewActivation(name, input.Shape, prec.Storage());
+        _nodes.Add(new ReluNode(name, input, y) { Precision = prec });
         return y;
     }
 
@@ -90,18 +97,21 @@ public sealed class ModelBuilder
         return this;
     }
 
-    private Parameter AddParameter(string name, Shape shape, float[]? values, float bound, bool trainable, string node)
+    private Parameter AddParameter(string name, Shape shape, float[]? values, float bound, bool trainable, string node, DataType storage)
     {
         if (values is not null && values.Length != shape.Elements)
             throw TinyOdlException.At($"node '{node}'", $"{name} has {values.Length} initial values, expected {shape.Elements} for shape {shape}");
+        // The same draws for every precision, so fp16 models start from the fp32 model's weights, rounded.
         values ??= Enumerable.Range(0, shape.Elements).Select(_ => _rng.NextSymmetric(bound)).ToArray();
-        var p = new Parameter(Register(new Value(name, shape, DataType.Float32, ValueKind.Parameter), name), values, trainable);
+        if (storage == DataType.Float16)
+            values = values.Select(RoundToHalf).ToArray();
+        var p = new Parameter(Register(new Value(name, shape, storage, ValueKind.Parameter), name), values, trainable);
         _parameters.Add(p);
         return p;
     }
 
-    private Value NewActivation(string name, Shape shape) =>
-        Register(new Value(name, shape, DataType.Float32, ValueKind.Activation), name);
+    private Value NewActivation(string name, Shape shape, DataType storage) =>
+        Register(new Value(name, shape, storage, ValueKind.Activation), name);
 
     private Value Register(Value v, string name)
     {
@@ -115,6 +125,10 @@ public sealed class ModelBuilder
         if (_loss is not null) throw TinyOdlException.At($"node '{name}'", "nodes cannot follow the loss");
         if (_values.ContainsKey(name)) throw TinyOdlException.At($"node '{name}'", "name is used twice");
     }
+
+    /// <summary>The binary16 value nearest to v (ties to even), as the float equal to it.</summary>
+    internal static float RoundToHalf(float v) =>
+        BitConverter.UInt32BitsToSingle(Numerics.Binary16.ToSingle(Numerics.Binary16.FromSingle(BitConverter.SingleToUInt32Bits(v))));
 
     internal static bool IsIdentifier(string s) =>
         s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');

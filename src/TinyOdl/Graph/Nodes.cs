@@ -3,6 +3,9 @@ namespace TinyOdl.Graph;
 /// <summary>An operation of the model graph. Every node has a unique name and produces one value.</summary>
 public abstract record Node(string Name, Value Output)
 {
+    /// <summary>Storage and accumulation types of this node's kernels, forward and backward.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
     public abstract IEnumerable<Value> Inputs { get; }
     public abstract string OpName { get; }
 }

@@ -26,6 +26,13 @@ public sealed record FloatConst(float Value) : Expr(ScalarType.F32)
     public override string ToString() => Value.ToString("R", CultureInfo.InvariantCulture) + "f";
 }
 
+/// <summary>A binary16 constant, by its bit pattern.</summary>
+public sealed record HalfConst(ushort Bits) : Expr(ScalarType.F16)
+{
+    public float Value => BitConverter.UInt32BitsToSingle(Numerics.Binary16.ToSingle(Bits));
+    public override string ToString() => Value.ToString("R", CultureInfo.InvariantCulture) + "h";
+}
+
 public sealed record IntConst(int Value) : Expr(ScalarType.I32)
 {
     public override string ToString() => Value.ToString(CultureInfo.InvariantCulture);
@@ -89,8 +96,8 @@ public sealed record Binary(BinaryOp Op, Expr Left, Expr Right) : Expr(Left.Type
     public override string ToString() => $"({Left} {Op.ToString().ToLowerInvariant()} {Right})";
 }
 
-/// <summary>a * b + c with a single rounding (IEEE fusedMultiplyAdd).</summary>
-public sealed record Fma(Expr A, Expr B, Expr C) : Expr(ScalarType.F32)
+/// <summary>a * b + c with a single rounding (IEEE fusedMultiplyAdd), in the operands' type.</summary>
+public sealed record Fma(Expr A, Expr B, Expr C) : Expr(A.Type)
 {
     public override string ToString() => $"fma({A}, {B}, {C})";
 }
@@ -124,10 +131,21 @@ public enum ConvertOp
     FloatBitsToInt,
     /// <summary>Reinterpret the 32 bits of an i32 as f32.</summary>
     IntBitsToFloat,
+    /// <summary>f16 to f32, exact.</summary>
+    Extend,
+    /// <summary>f32 to f16, round to nearest even.</summary>
+    Truncate,
 }
 
-public sealed record Convert(ConvertOp Op, Expr Operand) : Expr(Op is ConvertOp.FloatToInt or ConvertOp.FloatBitsToInt ? ScalarType.I32 : ScalarType.F32)
+public sealed record Convert(ConvertOp Op, Expr Operand) : Expr(ResultType(Op))
 {
+    private static ScalarType ResultType(ConvertOp op) => op switch
+    {
+        ConvertOp.FloatToInt or ConvertOp.FloatBitsToInt => ScalarType.I32,
+        ConvertOp.Truncate => ScalarType.F16,
+        _ => ScalarType.F32,
+    };
+
     public override string ToString() => $"{Op}({Operand})";
 }
 

@@ -83,8 +83,28 @@ public sealed class KernelBuilder
 public static class Ir
 {
     public static Expr F(float v) => new FloatConst(v);
+
+    /// <summary>A constant of a float type; for f16 the value is rounded to nearest even.</summary>
+    public static Expr Const(float v, ScalarType type) => type switch
+    {
+        ScalarType.F32 => new FloatConst(v),
+        ScalarType.F16 => new HalfConst(Numerics.Binary16.FromSingle(BitConverter.SingleToUInt32Bits(v))),
+        _ => throw new ArgumentException($"no float constant of type {type}"),
+    };
+
+    /// <summary>e converted to a float type (no-op when it already has it): f16 -> f32 exact, f32 -> f16 rounded.</summary>
+    public static Expr Cast(Expr e, ScalarType type) => (e.Type, type) switch
+    {
+        var (a, b) when a == b => e,
+        (ScalarType.F16, ScalarType.F32) => new Convert(ConvertOp.Extend, e),
+        (ScalarType.F32, ScalarType.F16) => new Convert(ConvertOp.Truncate, e),
+        _ => throw new ArgumentException($"no conversion from {e.Type} to {type}"),
+    };
     public static Expr Ref(Local l) => new LocalRef(l);
-    public static Expr Fma(Expr a, Expr b, Expr c) => new Fma(a, b, c);
+    public static Expr Fma(Expr a, Expr b, Expr c) =>
+        a.Type == b.Type && b.Type == c.Type && a.Type.IsFloat()
+            ? new Fma(a, b, c)
+            : throw new InvalidOperationException($"kernel IR: fma of {a.Type}, {b.Type}, {c.Type}");
     public static Expr Select(Expr cond, Expr a, Expr b) => new Select(cond, a, b);
     public static Expr Lt(Expr a, Expr b) => new Compare(CompareOp.Lt, a, b);
     public static Expr Le(Expr a, Expr b) => new Compare(CompareOp.Le, a, b);

@@ -30,14 +30,15 @@ public sealed class ProgramBuffer
     public BufferStorage Storage { get; }
     /// <summary>Byte offset in the arena (Arena storage only).</summary>
     public int Offset { get; }
-    /// <summary>Contents (Constant storage only), exact values.</summary>
+    /// <summary>Contents (Constant storage only), exact values (for f16 buffers, the floats equal to the halves).</summary>
     public IReadOnlyList<float>? Data { get; }
     public int Bytes => Length * Element.SizeInBytes();
 
     public static ProgramBuffer InArena(string name, ScalarType element, int length, int offset) =>
         new(name, element, length, BufferStorage.Arena, offset, null);
-    public static ProgramBuffer Constant(string name, IReadOnlyList<float> data) =>
-        new(name, ScalarType.F32, data.Count, BufferStorage.Constant, -1, data);
+    /// <summary>Read-only data; for f16 every value must be exactly representable in binary16.</summary>
+    public static ProgramBuffer Constant(string name, ScalarType element, IReadOnlyList<float> data) =>
+        new(name, element, data.Count, BufferStorage.Constant, -1, data);
     public static ProgramBuffer External(string name, ScalarType element, int length) =>
         new(name, element, length, BufferStorage.External, -1, null);
 
@@ -90,6 +91,9 @@ public sealed class KernelProgram
     public int OutputSize { get; }
 
     public IEnumerable<EntryPoint> EntryPoints => [Init, TrainStep, Predict];
+
+    /// <summary>Whether any buffer is binary16 (the program then needs Zfh and a compiler with _Float16).</summary>
+    public bool UsesHalf => Buffers.Any(b => b.Element == ScalarType.F16);
 
     /// <summary>Distinct kernels in first-use order (identical layers share one kernel).</summary>
     public IReadOnlyList<Kernel> Kernels =>

@@ -6,6 +6,8 @@ namespace TinyOdl.Passes;
 /// Compile-time reverse-mode differentiation: turns a model into the full training step.
 /// Only what is needed is emitted: no weight gradient for frozen parameters, no input gradient for a node
 /// whose input does not depend on any trainable parameter (the first layer's input, for one).
+/// Where a node reads a value stored in another type (an fp16 layer after an fp32 one, or the f32 API input),
+/// a <see cref="Cast"/> is inserted, and its gradient is cast back on the way down.
 /// </summary>
 public static class Autodiff
 {
@@ -14,45 +16,78 @@ public static class Autodiff
         var tensors = new List<TrainingTensor>();
         var ops = new List<TrainingOp>();
         var byValue = new Dictionary<Value, TrainingTensor>();
+        var casts = new Dictionary<(Value, DataType), TrainingTensor>();
         var parameters = new Dictionary<Parameter, TrainingTensor>();
+        var owner = new Dictionary<Parameter, Node>();
 
-        TrainingTensor Add(string name, Shape shape, TensorRole role)
+        TrainingTensor Add(string name, Shape shape, TensorRole role, DataType type)
         {
-            var t = new TrainingTensor(name, shape, role);
+            var t = new TrainingTensor(name, shape, role, type);
             tensors.Add(t);
             return t;
         }
         TrainingTensor Of(Value v) => byValue[v];
 
-        byValue[model.Input] = Add(model.Input.Name, model.Input.Shape, TensorRole.Input);
-        byValue[model.Target] = Add(model.Target.Name, model.Target.Shape, TensorRole.Target);
+        // v as the given storage type: itself, or a cast of it made once, just before its first such use.
+        TrainingTensor As(Value v, DataType type)
+        {
+            var t = Of(v);
+            if (t.Type == type) return t;
+            if (!casts.TryGetValue((v, type), out var c))
+            {
+                c = casts[(v, type)] = Add($"{v.Name}_{type.ShortName()}", v.Shape, TensorRole.Activation, type);
+                ops.Add(new Cast($"{v.Name}_to_{type.ShortName()}", Phase.Forward, t, c));
+            }
+            return c;
+        }
+
+        byValue[model.Input] = Add(model.Input.Name, model.Input.Shape, TensorRole.Input, DataType.Float32);
+        byValue[model.Target] = Add(model.Target.Name, model.Target.Shape, TensorRole.Target, DataType.Float32);
         foreach (var p in model.Parameters)
-            byValue[p.Value] = parameters[p] = Add(p.Name, p.Value.Shape, TensorRole.Parameter);
+            byValue[p.Value] = parameters[p] = Add(p.Name, p.Value.Shape, TensorRole.Parameter, p.Value.Type);
 
         // Forward.
         foreach (var node in model.Nodes)
         {
-            var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation);
-            ops.Add(node switch
+            var storage = node.Precision.Storage();
+            switch (node)
             {
-                LinearNode l => new LinearForward(l.Name, Of(l.Input), Of(l.Weight.Value), l.Bias is null ? null : Of(l.Bias.Value), y),
-                ReluNode r => new ReluForward(r.Name, Of(r.Input), y),
-                _ => throw new NotSupportedException($"autodiff: no forward rule for {node.OpName}"),
-            });
+                case LinearNode l:
+                {
+                    var x = As(l.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new LinearForward(l.Name, x, Of(l.Weight.Value), l.Bias is null ? null : Of(l.Bias.Value), y, l.Precision));
+                    owner[l.Weight] = l;
+                    if (l.Bias is not null) owner[l.Bias] = l;
+                    break;
+                }
+                case ReluNode r:
+                {
+                    var x = As(r.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new ReluForward(r.Name, x, y));
+                    break;
+                }
+                default:
+                    throw new NotSupportedException($"autodiff: no forward rule for {node.OpName}");
+            }
         }
 
-        // Loss and the seed gradient.
-        var loss = byValue[model.Loss.Output] = Add(model.Loss.Output.Name, new Shape(1), TensorRole.Loss);
+        // Loss and the seed gradient (computed in f32 whatever the prediction's storage; see docs/NUMERICS.md).
+        var loss = byValue[model.Loss.Output] = Add(model.Loss.Output.Name, new Shape(1), TensorRole.Loss, DataType.Float32);
         var prediction = Of(model.Prediction);
         var grads = new Dictionary<Value, TrainingTensor>();
-        var dPred = grads[model.Prediction] = Add("d_" + prediction.Name, prediction.Shape, TensorRole.ActivationGradient);
+        var dPred = grads[model.Prediction] = Add("d_" + prediction.Name, prediction.Shape, TensorRole.ActivationGradient, prediction.Type);
         var kind = model.Loss switch
         {
             MseLossNode => LossKind.MeanSquaredError,
             SoftmaxCrossEntropyLossNode => LossKind.SoftmaxCrossEntropy,
             _ => throw new NotSupportedException($"autodiff: unknown loss {model.Loss.OpName}"),
         };
-        ops.Add(new LossWithGradient(model.Loss.Name, kind, prediction, Of(model.Target), loss, dPred));
+        var scratch = kind == LossKind.SoftmaxCrossEntropy
+            ? Add(model.Loss.Name + "_exp", prediction.Shape, TensorRole.Scratch, DataType.Float32)
+            : null;
+        ops.Add(new LossWithGradient(model.Loss.Name, kind, prediction, Of(model.Target), loss, dPred, scratch));
 
         // A value needs a gradient if a trainable parameter lies upstream of it.
         var needsGrad = new HashSet<Value>(model.Parameters.Where(p => p.Trainable).Select(p => p.Value));
@@ -60,52 +95,63 @@ public static class Autodiff
             if (node.Inputs.Any(needsGrad.Contains))
                 needsGrad.Add(node.Output);
 
-        // Backward, in reverse topological order.
+        // Adds a gradient contribution for v, computed by `write` in the storage type `type` of the consumer.
         var paramGrads = new Dictionary<Parameter, TrainingTensor>();
-        void Contribute(Value v, string producer, Func<TrainingTensor, TrainingOp> write)
+        void Contribute(Value v, DataType type, string producer, Func<TrainingTensor, TrainingOp> write)
         {
-            if (!grads.TryGetValue(v, out var existing))
+            var primal = Of(v);
+            bool first = !grads.ContainsKey(v);
+            string name = first ? "d_" + v.Name : $"d_{v.Name}_from_{producer}";
+            TrainingTensor part;
+            if (type == primal.Type)
             {
-                var g = grads[v] = Add("d_" + v.Name, v.Shape, TensorRole.ActivationGradient);
-                ops.Add(write(g));
-                return;
+                part = Add(name, v.Shape, TensorRole.ActivationGradient, type);
+                ops.Add(write(part));
             }
-            var part = Add($"d_{v.Name}_from_{producer}", v.Shape, TensorRole.ActivationGradient);
-            ops.Add(write(part));
-            ops.Add(new GradientAccumulate($"{producer}_accumulate_d_{v.Name}", existing, part));
+            else
+            {
+                var inConsumerType = Add($"{name}_{type.ShortName()}", v.Shape, TensorRole.ActivationGradient, type);
+                ops.Add(write(inConsumerType));
+                part = Add(name, v.Shape, TensorRole.ActivationGradient, primal.Type);
+                ops.Add(new Cast($"{name}_to_{primal.Type.ShortName()}", Phase.Backward, inConsumerType, part));
+            }
+            if (first) grads[v] = part;
+            else ops.Add(new GradientAccumulate($"{producer}_accumulate_d_{v.Name}", grads[v], part));
         }
 
+        // Backward, in reverse topological order.
         foreach (var node in model.Nodes.Reverse())
         {
             if (!grads.TryGetValue(node.Output, out var dy)) continue; // nothing downstream depends on it
+            var storage = node.Precision.Storage();
             switch (node)
             {
                 case LinearNode l:
                     if (l.Weight.Trainable)
                     {
-                        var dw = paramGrads[l.Weight] = Add("d_" + l.Weight.Name, l.Weight.Value.Shape, TensorRole.ParameterGradient);
-                        ops.Add(new LinearWeightGradient(l.Name + "_weight_gradient", dy, Of(l.Input), dw));
+                        var dw = paramGrads[l.Weight] = Add("d_" + l.Weight.Name, l.Weight.Value.Shape, TensorRole.ParameterGradient, l.Weight.Value.Type);
+                        ops.Add(new LinearWeightGradient(l.Name + "_weight_gradient", dy, As(l.Input, storage), dw, l.Precision));
                     }
                     // Batch 1: the bias gradient is dY itself; no copy.
                     if (l.Bias is { Trainable: true }) paramGrads[l.Bias] = dy;
                     if (needsGrad.Contains(l.Input) && l.Input.Kind == ValueKind.Activation)
-                        Contribute(l.Input, l.Name, dx => new LinearInputGradient(l.Name + "_input_gradient", dy, Of(l.Weight.Value), dx));
+                        Contribute(l.Input, storage, l.Name, dx => new LinearInputGradient(l.Name + "_input_gradient", dy, Of(l.Weight.Value), dx, l.Precision));
                     break;
                 case ReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
-                        Contribute(r.Input, r.Name, dx => new ReluBackward(r.Name + "_backward", Of(r.Input), dy, dx));
+                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx));
                     break;
                 default:
                     throw new NotSupportedException($"autodiff: no backward rule for {node.OpName}");
             }
         }
 
-        // Update, in parameter order.
+        // Update, in parameter order, in the precision of the layer that owns the parameter.
         foreach (var p in model.Parameters.Where(p => p.Trainable))
         {
             if (!paramGrads.TryGetValue(p, out var g)) continue; // not on the path to the loss
-            var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState) : null;
-            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer));
+            var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, p.Value.Type) : null;
+            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision));
         }
 
         return new TrainingGraph(model, tensors, ops, parameters, Of(model.Input), Of(model.Target), prediction, loss);

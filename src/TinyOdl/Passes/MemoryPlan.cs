@@ -1,3 +1,5 @@
+using TinyOdl.Graph;
+
 namespace TinyOdl.Passes;
 
 /// <summary>
@@ -25,7 +27,7 @@ public sealed class MemoryPlan
     public int OffsetOf(TrainingTensor t) =>
         _offsets.TryGetValue(t, out int o) ? o : throw new InvalidOperationException($"tensor {t.Name} has no arena slot");
 
-    public static MemoryPlan Build(TrainingGraph graph, int elementBytes = 4)
+    public static MemoryPlan Build(TrainingGraph graph)
     {
         var offsets = new Dictionary<TrainingTensor, int>();
         var byRole = new Dictionary<TensorRole, int>();
@@ -33,7 +35,7 @@ public sealed class MemoryPlan
         foreach (var t in graph.Tensors.Where(t => !t.IsExternal))
         {
             offsets[t] = (int)next;
-            long bytes = (long)t.Elements * elementBytes;
+            long bytes = (long)t.Elements * t.Type.SizeInBytes();
             byRole[t.Role] = (int)(byRole.GetValueOrDefault(t.Role) + bytes);
             next = AlignUp(next + bytes);
             if (next > int.MaxValue) throw TinyOdlException.At($"tensor '{t.Name}'", "the arena exceeds 2 GiB");

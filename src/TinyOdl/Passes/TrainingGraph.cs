@@ -16,17 +16,22 @@ public enum TensorRole
     ParameterGradient,
     /// <summary>Optimizer state (SGD momentum buffer).</summary>
     OptimizerState,
+    /// <summary>Working memory of one op (e.g. the softmax's exponentials).</summary>
+    Scratch,
 }
 
 /// <summary>A tensor of the training step. Inputs and targets are supplied by the caller; all others live in the arena.</summary>
-public sealed class TrainingTensor(string name, Shape shape, TensorRole role)
+public sealed class TrainingTensor(string name, Shape shape, TensorRole role, DataType type)
 {
     public string Name { get; } = name;
     public Shape Shape { get; } = shape;
     public TensorRole Role { get; } = role;
+    /// <summary>Storage type.</summary>
+    public DataType Type { get; } = type;
     public int Elements => Shape.Elements;
+    public long Bytes => (long)Elements * Type.SizeInBytes();
     public bool IsExternal => Role is TensorRole.Input or TensorRole.Target;
-    public override string ToString() => $"%{Name}{Shape}";
+    public override string ToString() => $"%{Name}: {Type.ShortName()}{Shape}";
 }
 
 /// <summary>The phase of the training step an op belongs to; predict() runs only <see cref="Forward"/>.</summary>
@@ -39,21 +44,21 @@ public abstract record TrainingOp(string Name, Phase Phase)
     public abstract IEnumerable<TrainingTensor> Writes { get; }
 }
 
-public sealed record LinearForward(string Name, TrainingTensor X, TrainingTensor W, TrainingTensor? B, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+public sealed record LinearForward(string Name, TrainingTensor X, TrainingTensor W, TrainingTensor? B, TrainingTensor Y, Precision Precision) : TrainingOp(Name, Phase.Forward)
 {
     public override IEnumerable<TrainingTensor> Reads => B is null ? [X, W] : [X, W, B];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }
 
 /// <summary>dX = W^T dY.</summary>
-public sealed record LinearInputGradient(string Name, TrainingTensor DY, TrainingTensor W, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
+public sealed record LinearInputGradient(string Name, TrainingTensor DY, TrainingTensor W, TrainingTensor DX, Precision Precision) : TrainingOp(Name, Phase.Backward)
 {
     public override IEnumerable<TrainingTensor> Reads => [DY, W];
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }
 
 /// <summary>dW = dY X^T (batch 1: an outer product).</summary>
-public sealed record LinearWeightGradient(string Name, TrainingTensor DY, TrainingTensor X, TrainingTensor DW) : TrainingOp(Name, Phase.Backward)
+public sealed record LinearWeightGradient(string Name, TrainingTensor DY, TrainingTensor X, TrainingTensor DW, Precision Precision) : TrainingOp(Name, Phase.Backward)
 {
     public override IEnumerable<TrainingTensor> Reads => [DY, X];
     public override IEnumerable<TrainingTensor> Writes => [DW];
@@ -82,14 +87,21 @@ public sealed record GradientAccumulate(string Name, TrainingTensor Acc, Trainin
 public enum LossKind { MeanSquaredError, SoftmaxCrossEntropy }
 
 /// <summary>Computes the loss and its gradient with respect to the prediction in one op.</summary>
-public sealed record LossWithGradient(string Name, LossKind Kind, TrainingTensor Prediction, TrainingTensor Target, TrainingTensor Loss, TrainingTensor DPrediction) : TrainingOp(Name, Phase.Loss)
+public sealed record LossWithGradient(string Name, LossKind Kind, TrainingTensor Prediction, TrainingTensor Target, TrainingTensor Loss, TrainingTensor DPrediction, TrainingTensor? Scratch) : TrainingOp(Name, Phase.Loss)
 {
     public override IEnumerable<TrainingTensor> Reads => [Prediction, Target];
-    public override IEnumerable<TrainingTensor> Writes => [Loss, DPrediction];
+    public override IEnumerable<TrainingTensor> Writes => Scratch is null ? [Loss, DPrediction] : [Loss, DPrediction, Scratch];
+}
+
+/// <summary>Y = X converted to Y's storage type (between layers of different precision, and for the f32 API input).</summary>
+public sealed record Cast(string Name, Phase Phase, TrainingTensor X, TrainingTensor Y) : TrainingOp(Name, Phase)
+{
+    public override IEnumerable<TrainingTensor> Reads => [X];
+    public override IEnumerable<TrainingTensor> Writes => [Y];
 }
 
 /// <summary>One SGD step for one parameter; <see cref="Velocity"/> exists when momentum is on.</summary>
-public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor? Velocity, SgdOptimizer Optimizer) : TrainingOp(Name, Phase.Update)
+public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor? Velocity, SgdOptimizer Optimizer, Precision Precision) : TrainingOp(Name, Phase.Update)
 {
     public override IEnumerable<TrainingTensor> Reads => Velocity is null ? [Param, Grad] : [Param, Grad, Velocity];
     public override IEnumerable<TrainingTensor> Writes => Velocity is null ? [Param] : [Param, Velocity];

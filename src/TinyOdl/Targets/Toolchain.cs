@@ -29,4 +29,7 @@ public sealed record BuildCombo(string Toolchain, string Opt, Backend Backend)
     ];
 
     public static BuildCombo Default(Backend backend) => backend == Backend.Llvm ? All[4] : All[2];
+
+    /// <summary>GCC 12 cannot compile _Float16 for RISC-V ("not supported on this target").</summary>
+    public bool CanBuild(Kernels.KernelProgram program) => !(Toolchain == "gcc" && program.UsesHalf);
 }

@@ -11,9 +11,9 @@ namespace TinyOdl.Tests.Unit;
 /// </summary>
 public class GeneratedCodeSnapshotTests
 {
-    private static CompiledModel Tiny()
+    private static CompiledModel Tiny(Precision precision = Precision.Fp32)
     {
-        var b = new ModelBuilder("tiny", new Shape(3), seed: 11);
+        var b = new ModelBuilder("tiny", new Shape(3), seed: 11) { DefaultPrecision = precision };
         var h = b.Relu("relu1", b.Linear("fc1", b.Input, 2, weight: [0.5f, -0.25f, 1f, 0.125f, 2f, -1f], biasValues: [0.1f, -0.1f]));
         var y = b.Linear("fc2", h, 2, bias: false);
         return Pipeline.Compile(b.SoftmaxCrossEntropy("loss", y).Build(new SgdOptimizer(0.05f, 0.9f, 1e-4f)));
@@ -24,6 +24,12 @@ public class GeneratedCodeSnapshotTests
 
     [Fact]
     public void LlvmModel() => Snapshot.Match(LlvmBackend.EmitModel(Tiny().Program));
+
+    [Fact]
+    public void CModelFp16Mixed() => Snapshot.Match(CBackend.EmitModel(Tiny(Precision.Fp16Mixed).Program));
+
+    [Fact]
+    public void LlvmModelFp16() => Snapshot.Match(LlvmBackend.EmitModel(Tiny(Precision.Fp16).Program));
 
     [Fact]
     public void Header() => Snapshot.Match(HeaderWriter.EmitHeader(Tiny().Program) + HeaderWriter.EmitInfo(Tiny().Program));

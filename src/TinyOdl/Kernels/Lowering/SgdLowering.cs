@@ -5,28 +5,30 @@ using static TinyOdl.Kernels.Ir;
 namespace TinyOdl.Kernels.Lowering;
 
 /// <summary>
-/// SGD with PyTorch's semantics, fused where the formula is a multiply-add:
-/// g = fma(wd, w, grad); v = fma(momentum, v, g); w = fma(-lr, v, w). Hyper-parameters are baked in as constants.
+/// SGD with PyTorch's semantics, fused where the formula is a multiply-add, in the accumulation type:
+/// g = fma(wd, w, grad); v = fma(momentum, v, g); w = fma(-lr, v, w); each stored value rounded once to storage.
+/// Hyper-parameters are constants of the accumulation type (rounded to f16 under the fp16 policy).
 /// </summary>
 internal static class SgdLowering
 {
-    public static Kernel Update(int n, SgdOptimizer opt)
+    public static Kernel Update(int count, SgdOptimizer opt, Numerics n)
     {
+        var a = n.Accumulate;
         var k = new KernelBuilder();
-        var w = k.Output("w", ScalarType.F32, n);
-        var grad = k.Input("grad", ScalarType.F32, n);
-        var v = opt.HasMomentum ? k.Output("v", ScalarType.F32, n) : null;
-        k.For("i", 0, n, i =>
+        var w = k.Output("w", n.Storage, count);
+        var grad = k.Input("grad", n.Storage, count);
+        var v = opt.HasMomentum ? k.Output("v", n.Storage, count) : null;
+        k.For("i", 0, count, i =>
         {
-            var g = k.Declare("g", opt.HasWeightDecay ? Fma(F(opt.WeightDecay), w[i], grad[i]) : grad[i]);
+            var g = k.Declare("g", opt.HasWeightDecay ? Fma(Const(opt.WeightDecay, a), Cast(w[i], a), Cast(grad[i], a)) : Cast(grad[i], a));
             if (v is not null)
             {
-                k.Store(v, i, Fma(F(opt.Momentum), v[i], Ref(g)));
-                k.Assign(g, v[i]);
+                k.Store(v, i, Cast(Fma(Const(opt.Momentum, a), Cast(v[i], a), Ref(g)), n.Storage));
+                k.Assign(g, Cast(v[i], a));
             }
-            k.Store(w, i, Fma(F(-opt.LearningRate), Ref(g), w[i]));
+            k.Store(w, i, Cast(Fma(Const(-opt.LearningRate, a), Ref(g), Cast(w[i], a)), n.Storage));
         });
-        var name = "sgd_f32" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + "_" + n.ToString(CultureInfo.InvariantCulture);
+        var name = $"sgd_{n.Tag}" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + "_" + count.ToString(CultureInfo.InvariantCulture);
         return k.BuildKernel(name);
     }
 }

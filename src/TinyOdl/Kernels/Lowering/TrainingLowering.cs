@@ -4,8 +4,8 @@ namespace TinyOdl.Kernels.Lowering;
 
 /// <summary>
 /// THE lowering: training graph + memory plan -> kernel program. Each training op maps to one kernel call;
-/// kernels with the same name (same op and geometry) are built once and shared. All three backends
-/// (C, LLVM IR, evaluator) consume the result; none of them knows about layers.
+/// kernels with the same name (same op, numerics and geometry) are built once and shared. All three backends
+/// (C, LLVM IR, evaluator) consume the result; none of them knows about layers or precisions.
 /// </summary>
 public static class TrainingLowering
 {
@@ -23,27 +23,28 @@ public static class TrainingLowering
         foreach (var t in graph.Tensors)
             buffers[t] = t.IsExternal
                 // External buffers are the entry points' parameters; their names are the API's, not the graph's.
-                ? ProgramBuffer.External(t.Role == TensorRole.Input ? "input" : "target", ScalarType.F32, t.Elements)
-                : ProgramBuffer.InArena(t.Name, ScalarType.F32, t.Elements, plan.OffsetOf(t));
+                ? ProgramBuffer.External(t.Role == TensorRole.Input ? "input" : "target", t.Type.ToScalar(), t.Elements)
+                : ProgramBuffer.InArena(t.Name, t.Type.ToScalar(), t.Elements, plan.OffsetOf(t));
         ProgramBuffer B(TrainingTensor t) => buffers[t];
+        static ScalarType T(TrainingTensor t) => t.Type.ToScalar();
 
         KernelCall CallFor(TrainingOp op) => op switch
         {
-            LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null)),
+            LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null, Numerics.Of(f.Precision))),
                 f.B is null ? [B(f.X), B(f.W), B(f.Y)] : [B(f.X), B(f.W), B(f.B), B(f.Y)], f.Name),
-            LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements)),
+            LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements, Numerics.Of(g.Precision))),
                 [B(g.DY), B(g.W), B(g.DX)], g.Name),
-            LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements)),
+            LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements, T(g.DW))),
                 [B(g.DY), B(g.X), B(g.DW)], g.Name),
-            ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements)), [B(r.X), B(r.Y)], r.Name),
-            ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements)), [B(r.X), B(r.DY), B(r.DX)], r.Name),
-            GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements)), [B(a.Acc), B(a.Addend)], a.Name),
-            LossWithGradient l => new KernelCall(Shared(l.Kind switch
-            {
-                LossKind.MeanSquaredError => LossLowering.MeanSquaredError(l.Prediction.Elements),
-                _ => LossLowering.SoftmaxCrossEntropy(l.Prediction.Elements),
-            }), [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction)], l.Name),
-            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer)),
+            ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements, T(r.Y))), [B(r.X), B(r.Y)], r.Name),
+            ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements, T(r.DX))), [B(r.X), B(r.DY), B(r.DX)], r.Name),
+            GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements, T(a.Acc))), [B(a.Acc), B(a.Addend)], a.Name),
+            Cast c => new KernelCall(Shared(ElementwiseLowering.Convert(c.X.Elements, T(c.X), T(c.Y))), [B(c.X), B(c.Y)], c.Name),
+            LossWithGradient { Kind: LossKind.MeanSquaredError } l => new KernelCall(Shared(LossLowering.MeanSquaredError(l.Prediction.Elements, T(l.Prediction))),
+                [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction)], l.Name),
+            LossWithGradient l => new KernelCall(Shared(LossLowering.SoftmaxCrossEntropy(l.Prediction.Elements, T(l.Prediction))),
+                [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction), B(l.Scratch!)], l.Name),
+            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision))),
                 s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name),
             _ => throw new NotSupportedException($"lowering: no kernel for {op.GetType().Name}"),
         };
@@ -58,16 +59,17 @@ public static class TrainingLowering
         foreach (var param in graph.Model.Parameters)
         {
             var tensor = graph.Parameters[param];
-            var c = ProgramBuffer.Constant(tensor.Name + "_init", param.Initial);
+            var c = ProgramBuffer.Constant(tensor.Name + "_init", T(tensor), param.Initial);
             constants.Add(c);
-            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Copy(tensor.Elements)), [c, B(tensor)], $"{tensor.Name} = initial value"));
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Convert(tensor.Elements, T(tensor), T(tensor))), [c, B(tensor)], $"{tensor.Name} = initial value"));
         }
         foreach (var t in graph.Tensors.Where(t => t.Role == TensorRole.OptimizerState))
-            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements)), [B(t)], $"{t.Name} = 0"));
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements, T(t))), [B(t)], $"{t.Name} = 0"));
 
         var trainCalls = graph.Ops.Select(CallFor).ToArray();
         var predictCalls = graph.ForwardOps.Select(CallFor)
-            .Append(new KernelCall(Shared(ElementwiseLowering.Copy(graph.Prediction.Elements)), [B(graph.Prediction), output], "output = prediction"))
+            .Append(new KernelCall(Shared(ElementwiseLowering.Convert(graph.Prediction.Elements, T(graph.Prediction), ScalarType.F32)),
+                [B(graph.Prediction), output], "output = prediction"))
             .ToArray();
 
         var parameters = graph.Model.Parameters.Select(p => new ParameterView(p.Name, B(graph.Parameters[p]))).ToArray();
