@@ -54,9 +54,9 @@ internal static class VerifyCommand
                 ProjectWriter.Write(dir, compiled, board, backend, plan, expected);
                 foreach (var combo in BuildCombo.All.Where(c => c.Backend == backend))
                 {
-                    if (!combo.CanBuild(compiled.Program))
+                    if (combo.CannotBuild(compiled.Program) is { } why)
                     {
-                        table.AddRow(Markup.Escape(combo.Name), "-", "skipped: GCC 12 has no _Float16 for RISC-V");
+                        table.AddRow(Markup.Escape(combo.Name), "-", $"skipped: {why}");
                         continue;
                     }
                     Console.Error.WriteLine($"verify: building and running {combo.Name} ...");

@@ -22,7 +22,9 @@ public static class Pipeline
             throw TinyOdlException.At(source ?? $"model '{model.Name}'",
                 $"the arena of model '{model.Name}' needs {memory.ArenaBytes} bytes but board '{board.Name}' has {board.RamBytes} bytes of RAM " +
                 $"(largest tensors: {string.Join(", ", graph.Tensors.Where(t => !t.IsExternal).OrderByDescending(t => t.Elements).Take(3).Select(t => $"{t.Name} {t.Elements * 4} bytes"))})");
-        var program = TrainingLowering.Lower(graph, memory);
+        // Vector kernels need V, and Zvfh when they touch binary16.
+        var target = new KernelTarget(board is not null && board.Has("v") && board.Has("zvfh"));
+        var program = TrainingLowering.Lower(graph, memory, target);
         return new CompiledModel(model, graph, memory, program);
     }
 

@@ -32,6 +32,8 @@ public static class LlvmBackend
         sb.AppendLine();
         sb.AppendLine("declare float @llvm.fma.f32(float, float, float)");
         sb.AppendLine("declare half @llvm.fma.f16(half, half, half)");
+        if (program.UsesLanes)
+            foreach (var d in VectorDeclarations) sb.AppendLine(d);
         sb.AppendLine();
 
         foreach (var f in program.Functions)
@@ -72,6 +74,27 @@ public static class LlvmBackend
             _ => throw new InvalidOperationException($"LLVM backend: {b.Name} is not a parameter of the entry point"),
         };
     }
+
+    /// <summary>Lanes per vector group: &lt;vscale x 4 x half&gt; is one RVV register (LMUL 1), &lt;vscale x 4 x float&gt; two.</summary>
+    private const int Lanes = 4;
+    private const string AllLanes = "<vscale x 4 x i1> splat (i1 true)";
+
+    private static string VectorType(ScalarType t) => $"<vscale x {Lanes} x {TypeName(t)}>";
+    private static string Nx(ScalarType t) => $"nxv{Lanes}{t.Tag()}";
+
+    /// <summary>Intrinsics the vector loops use; unused declarations cost nothing.</summary>
+    private static readonly string[] VectorDeclarations =
+    [
+        "declare i32 @llvm.experimental.get.vector.length.i32(i32, i32 immarg, i1 immarg)",
+        .. new[] { ScalarType.F16, ScalarType.F32 }.SelectMany(t => new[]
+        {
+            $"declare {VectorType(t)} @llvm.vp.load.{Nx(t)}.p0(ptr, <vscale x 4 x i1>, i32)",
+            $"declare {VectorType(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr, i32, <vscale x 4 x i1>, i32)",
+            $"declare void @llvm.vp.store.{Nx(t)}.p0({VectorType(t)}, ptr, <vscale x 4 x i1>, i32)",
+            $"declare void @llvm.experimental.vp.strided.store.{Nx(t)}.p0.i32({VectorType(t)}, ptr, i32, <vscale x 4 x i1>, i32)",
+            $"declare {VectorType(t)} @llvm.fma.{Nx(t)}({VectorType(t)}, {VectorType(t)}, {VectorType(t)})",
+        }),
+    ];
 
     /// <summary>An IR float constant: LLVM spells binary32 values as the hex bits of the equal binary64.</summary>
     public static string Float(float v) => "0x" + BitConverter.DoubleToUInt64Bits(v).ToString("X16", CultureInfo.InvariantCulture);
@@ -123,8 +146,121 @@ public static class LlvmBackend
 
         private void Allocas(IReadOnlyList<Stmt> body, IEnumerable<Local> parameters)
         {
+            foreach (var loop in IrWalker.Statements(body).OfType<For>().Where(f => f.Lanes))
+                _analyses[loop] = new LaneAnalysis(loop);
             foreach (var l in parameters.Concat(IrWalker.DeclaredLocals(body)))
-                sb.AppendLine($"  %{l.Name}.addr = alloca {TypeName(l.Type)}, align {Align(l.Type)}");
+                sb.AppendLine(IsVectorLocal(l)
+                    ? $"  %{l.Name}.addr = alloca {VectorType(l.Type)}"
+                    : $"  %{l.Name}.addr = alloca {TypeName(l.Type)}, align {Align(l.Type)}");
+        }
+
+        // ---- lanes loops as scalable vectors (VP intrinsics with an explicit vector length) ----
+
+        private readonly Dictionary<For, LaneAnalysis> _analyses = [];
+        private LaneAnalysis? _lanes;   // the lanes loop being emitted, if any
+        private string _evl = "";
+
+        private bool IsVectorLocal(Local l) => _analyses.Values.Any(a => a.IsVaryingLocal(l));
+
+        /// <summary>
+        /// for (i = from; i &lt; to; i += evl), evl = get.vector.length(to - i): every access in the body is a VP load or
+        /// store of evl lanes at the strip's first element; arithmetic is plain IR on scalable vectors (no fast-math).
+        /// </summary>
+        private void VectorLoop(For f)
+        {
+            int n = _label++;
+            string cond = $"{f.Index.Name}.cond{n}", body = $"{f.Index.Name}.body{n}", end = $"{f.Index.Name}.end{n}";
+            StoreLocal(f.Index, f.From);
+            sb.AppendLine($"  br label %{cond}");
+            sb.AppendLine($"{cond}:");
+            var iv = Temp($"load i32, ptr %{f.Index.Name}.addr, align 4");
+            var to = Expr(f.To);
+            var c = Temp($"icmp slt i32 {iv}, {to}");
+            sb.AppendLine($"  br i1 {c}, label %{body}, label %{end}");
+            sb.AppendLine($"{body}:");
+            var remaining = Temp($"sub i32 {to}, {iv}");
+            var evl = Temp($"call i32 @llvm.experimental.get.vector.length.i32(i32 {remaining}, i32 {Lanes}, i1 true)");
+            (_lanes, _evl) = (_analyses[f], evl);
+            Block(f.Body);
+            _lanes = null;
+            var cur = Temp($"load i32, ptr %{f.Index.Name}.addr, align 4");
+            var next = Temp($"add nsw i32 {cur}, {evl}");
+            sb.AppendLine($"  store i32 {next}, ptr %{f.Index.Name}.addr, align 4");
+            sb.AppendLine($"  br label %{cond}");
+            sb.AppendLine($"{end}:");
+        }
+
+        private bool Varying(Expr e) => _lanes is not null && _lanes.IsVarying(e);
+
+        private string VectorStore(Store st)
+        {
+            var t = st.Buffer.Element;
+            var value = VectorOperand(st.Value);
+            int stride = _lanes!.Stride(st.Index);
+            var ptr = ElementPointer(st.Buffer, st.Index);
+            return stride == 1
+                ? $"  call void @llvm.vp.store.{Nx(t)}.p0({VectorType(t)} {value}, ptr {ptr}, {AllLanes}, i32 {_evl})"
+                : $"  call void @llvm.experimental.vp.strided.store.{Nx(t)}.p0.i32({VectorType(t)} {value}, ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})";
+        }
+
+        /// <summary>A value as a vector: varying values as they are, uniform ones splatted.</summary>
+        private string VectorOperand(Expr e)
+        {
+            if (Varying(e)) return Expr(e);
+            var s = Expr(e);
+            var vt = e.Type == ScalarType.Bool ? "<vscale x 4 x i1>" : VectorType(e.Type);
+            var st = e.Type == ScalarType.Bool ? "i1" : TypeName(e.Type);
+            var ins = Temp($"insertelement {vt} poison, {st} {s}, i64 0");
+            return Temp($"shufflevector {vt} {ins}, {vt} poison, <vscale x 4 x i32> zeroinitializer");
+        }
+
+        private string VectorExpr(Expr e)
+        {
+            var t = e.Type;
+            switch (e)
+            {
+                case LocalRef r: return Temp($"load {VectorType(t)}, ptr %{r.Local.Name}.addr");
+                case Load l:
+                {
+                    int stride = _lanes!.Stride(l.Index);
+                    var ptr = ElementPointer(l.Buffer, l.Index);
+                    return stride == 1
+                        ? Temp($"call {VectorType(t)} @llvm.vp.load.{Nx(t)}.p0(ptr {ptr}, {AllLanes}, i32 {_evl})")
+                        : Temp($"call {VectorType(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})");
+                }
+                case Binary b:
+                {
+                    var x = VectorOperand(b.Left);
+                    var y = VectorOperand(b.Right);
+                    return Temp($"{BinaryOpcode(b.Op, t)} {VectorType(t)} {x}, {y}");
+                }
+                case Fma f:
+                {
+                    var a = VectorOperand(f.A);
+                    var b = VectorOperand(f.B);
+                    var c = VectorOperand(f.C);
+                    var vt = VectorType(t);
+                    return Temp($"call {vt} @llvm.fma.{Nx(t)}({vt} {a}, {vt} {b}, {vt} {c})");
+                }
+                case Compare c:
+                {
+                    var x = VectorOperand(c.Left);
+                    var y = VectorOperand(c.Right);
+                    return Temp($"fcmp {FloatPredicate(c.Op)} {VectorType(c.Left.Type)} {x}, {y}");
+                }
+                case Select s:
+                {
+                    var m = VectorOperand(s.Condition);
+                    var a = VectorOperand(s.IfTrue);
+                    var b = VectorOperand(s.IfFalse);
+                    return Temp($"select <vscale x 4 x i1> {m}, {VectorType(t)} {a}, {VectorType(t)} {b}");
+                }
+                case Kernels.Convert { Op: ConvertOp.Extend } c:
+                    return Temp($"fpext {VectorType(ScalarType.F16)} {VectorOperand(c.Operand)} to {VectorType(ScalarType.F32)}");
+                case Kernels.Convert { Op: ConvertOp.Truncate } c:
+                    return Temp($"fptrunc {VectorType(ScalarType.F32)} {VectorOperand(c.Operand)} to {VectorType(ScalarType.F16)}");
+                default: throw new NotSupportedException($"LLVM backend: varying {e.GetType().Name}");
+            }
         }
 
         private void Block(IReadOnlyList<Stmt> body)
@@ -135,6 +271,9 @@ public static class LlvmBackend
                 {
                     case Declare d: StoreLocal(d.Local, d.Init); break;
                     case Assign a: StoreLocal(a.Local, a.Value); break;
+                    case Store st when _lanes is not null:
+                        sb.AppendLine(VectorStore(st));
+                        break;
                     case Store st:
                     {
                         var value = Expr(st.Value);
@@ -142,6 +281,7 @@ public static class LlvmBackend
                         sb.AppendLine($"  store {TypeName(st.Buffer.Element)} {value}, ptr {ptr}, align {st.Buffer.Element.SizeInBytes()}");
                         break;
                     }
+                    case For { Lanes: true } f: VectorLoop(f); break;
                     case For f: Loop(f); break;
                     case Return r:
                     {
@@ -176,13 +316,23 @@ public static class LlvmBackend
 
         private void StoreLocal(Local l, Expr value)
         {
+            if (IsVectorLocal(l))
+            {
+                var vv = VectorOperand(value);
+                sb.AppendLine($"  store {VectorType(l.Type)} {vv}, ptr %{l.Name}.addr");
+                return;
+            }
             var v = Expr(value);
             sb.AppendLine($"  store {TypeName(l.Type)} {v}, ptr %{l.Name}.addr, align {Align(l.Type)}");
         }
 
         private string ElementPointer(BufferParam b, Expr index)
         {
+            // Indices are scalars even in a lanes loop: the address of the strip's first lane.
+            var saved = _lanes;
+            _lanes = null;
             var i = Expr(index);
+            _lanes = saved;
             return Temp($"getelementptr inbounds {TypeName(b.Element)}, ptr %{b.Name}, i32 {i}");
         }
 
@@ -195,6 +345,7 @@ public static class LlvmBackend
 
         private string Expr(Expr e)
         {
+            if (Varying(e)) return VectorExpr(e);
             switch (e)
             {
                 case FloatConst c: return Float(c.Value);

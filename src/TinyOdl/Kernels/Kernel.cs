@@ -85,6 +85,22 @@ public static class IrWalker
                 yield return x;
     }
 
+    /// <summary>Every statement, nested loops' bodies included, in order.</summary>
+    public static IEnumerable<Stmt> Statements(IEnumerable<Stmt> body)
+    {
+        foreach (var s in body)
+        {
+            yield return s;
+            if (s is For f)
+                foreach (var inner in Statements(f.Body))
+                    yield return inner;
+        }
+    }
+
+    /// <summary>Buffers a body stores to.</summary>
+    public static IEnumerable<BufferParam> StoredBuffers(IEnumerable<Stmt> body) =>
+        Statements(body).OfType<Store>().Select(s => s.Buffer).Distinct();
+
     /// <summary>Locals introduced by Declare statements and loops, in order.</summary>
     public static IEnumerable<Local> DeclaredLocals(IEnumerable<Stmt> body)
     {

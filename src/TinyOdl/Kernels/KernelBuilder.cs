@@ -35,13 +35,21 @@ public sealed class KernelBuilder
         Emit(new Store(buffer, index, value));
     }
 
-    public void For(string index, Expr from, Expr to, Action<Expr> body)
+    public void For(string index, Expr from, Expr to, Action<Expr> body) => Loop(index, from, to, body, lanes: false);
+
+    /// <summary>A loop whose iterations are independent; vector targets run it as SIMD lanes (see <see cref="Kernels.For"/>).</summary>
+    public void LanesFor(string index, Expr from, Expr to, Action<Expr> body) => Loop(index, from, to, body, lanes: true);
+
+    /// <summary><see cref="LanesFor"/> when <paramref name="lanes"/> is set, else a plain loop: lowerings write one loop nest for both.</summary>
+    public void For(string index, Expr from, Expr to, bool lanes, Action<Expr> body) => Loop(index, from, to, body, lanes);
+
+    private void Loop(string index, Expr from, Expr to, Action<Expr> body, bool lanes)
     {
         var iv = NewLocal(index, ScalarType.I32);
         _blocks.Push([]);
         body(new LocalRef(iv));
         var stmts = _blocks.Pop();
-        Emit(new For(iv, from, to, stmts));
+        Emit(new For(iv, from, to, stmts, lanes));
     }
 
     public void Return(Expr value) => Emit(new Return(value));

@@ -95,6 +95,9 @@ public sealed class KernelProgram
     /// <summary>Whether any buffer is binary16 (the program then needs Zfh and a compiler with _Float16).</summary>
     public bool UsesHalf => Buffers.Any(b => b.Element == ScalarType.F16);
 
+    /// <summary>Whether any kernel has a lanes loop (vector code: RVV intrinsics in C).</summary>
+    public bool UsesLanes => Kernels.Any(k => IrWalker.Statements(k.Body).Any(s => s is For { Lanes: true }));
+
     /// <summary>Distinct kernels in first-use order (identical layers share one kernel).</summary>
     public IReadOnlyList<Kernel> Kernels =>
         EntryPoints.SelectMany(e => e.Calls).Select(c => c.Kernel).Distinct().ToArray();

@@ -30,6 +30,12 @@ public sealed record BuildCombo(string Toolchain, string Opt, Backend Backend)
 
     public static BuildCombo Default(Backend backend) => backend == Backend.Llvm ? All[4] : All[2];
 
-    /// <summary>GCC 12 cannot compile _Float16 for RISC-V ("not supported on this target").</summary>
-    public bool CanBuild(Kernels.KernelProgram program) => !(Toolchain == "gcc" && program.UsesHalf);
+    /// <summary>
+    /// GCC 12 cannot compile _Float16 for RISC-V ("not supported on this target") and has no riscv_vector.h.
+    /// Returns why not, or null when it can.
+    /// </summary>
+    public string? CannotBuild(Kernels.KernelProgram program) => Toolchain != "gcc" ? null
+        : program.UsesHalf ? "GCC 12 has no _Float16 for RISC-V"
+        : program.UsesLanes ? "GCC 12 has no RVV intrinsics"
+        : null;
 }

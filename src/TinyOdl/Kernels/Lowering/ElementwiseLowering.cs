@@ -6,51 +6,51 @@ namespace TinyOdl.Kernels.Lowering;
 internal static class ElementwiseLowering
 {
     /// <summary>y = x &gt; 0 ? x : +0 (so ReLU(-0) = +0 and ReLU(NaN) = +0 on every backend).</summary>
-    public static Kernel ReluForward(int n, ScalarType t)
+    public static Kernel ReluForward(int n, ScalarType t, KernelTarget target)
     {
         var k = new KernelBuilder();
         var x = k.Input("x", t, n);
         var y = k.Output("y", t, n);
-        k.For("i", 0, n, i => k.Store(y, i, Select(Gt(x[i], Const(0f, t)), x[i], Const(0f, t))));
-        return k.BuildKernel($"relu_{t.Tag()}_forward_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(y, i, Select(Gt(x[i], Const(0f, t)), x[i], Const(0f, t))));
+        return k.BuildKernel($"relu_{t.Tag()}_forward{target.Suffix}_{n}");
     }
 
     /// <summary>dx = x &gt; 0 ? dy : +0 (the subgradient at 0 is 0, as in PyTorch).</summary>
-    public static Kernel ReluBackward(int n, ScalarType t)
+    public static Kernel ReluBackward(int n, ScalarType t, KernelTarget target)
     {
         var k = new KernelBuilder();
         var x = k.Input("x", t, n);
         var dy = k.Input("dy", t, n);
         var dx = k.Output("dx", t, n);
-        k.For("i", 0, n, i => k.Store(dx, i, Select(Gt(x[i], Const(0f, t)), dy[i], Const(0f, t))));
-        return k.BuildKernel($"relu_{t.Tag()}_backward_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(dx, i, Select(Gt(x[i], Const(0f, t)), dy[i], Const(0f, t))));
+        return k.BuildKernel($"relu_{t.Tag()}_backward{target.Suffix}_{n}");
     }
 
     /// <summary>acc += addend, in the storage type.</summary>
-    public static Kernel AccumulateInPlace(int n, ScalarType t)
+    public static Kernel AccumulateInPlace(int n, ScalarType t, KernelTarget target)
     {
         var k = new KernelBuilder();
         var acc = k.Output("acc", t, n);
         var a = k.Input("addend", t, n);
-        k.For("i", 0, n, i => k.Store(acc, i, acc[i] + a[i]));
-        return k.BuildKernel($"add_{t.Tag()}_inplace_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(acc, i, acc[i] + a[i]));
+        return k.BuildKernel($"add_{t.Tag()}_inplace{target.Suffix}_{n}");
     }
 
     /// <summary>dst = src, converted (f16 -> f32 exact, f32 -> f16 round to nearest even) when the types differ.</summary>
-    public static Kernel Convert(int n, ScalarType from, ScalarType to)
+    public static Kernel Convert(int n, ScalarType from, ScalarType to, KernelTarget target)
     {
         var k = new KernelBuilder();
         var src = k.Input("src", from, n);
         var dst = k.Output("dst", to, n);
-        k.For("i", 0, n, i => k.Store(dst, i, Cast(src[i], to)));
-        return k.BuildKernel(from == to ? $"copy_{to.Tag()}_{n}" : $"convert_{from.Tag()}_to_{to.Tag()}_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(dst, i, Cast(src[i], to)));
+        return k.BuildKernel(from == to ? $"copy_{to.Tag()}{target.Suffix}_{n}" : $"convert_{from.Tag()}_to_{to.Tag()}{target.Suffix}_{n}");
     }
 
-    public static Kernel FillZero(int n, ScalarType t)
+    public static Kernel FillZero(int n, ScalarType t, KernelTarget target)
     {
         var k = new KernelBuilder();
         var dst = k.Output("dst", t, n);
-        k.For("i", 0, n, i => k.Store(dst, i, Const(0f, t)));
-        return k.BuildKernel($"fill_{t.Tag()}_zero_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(dst, i, Const(0f, t)));
+        return k.BuildKernel($"fill_{t.Tag()}_zero{target.Suffix}_{n}");
     }
 }

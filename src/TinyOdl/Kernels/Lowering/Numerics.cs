@@ -6,9 +6,16 @@ namespace TinyOdl.Kernels.Lowering;
 internal readonly record struct Numerics(ScalarType Storage, ScalarType Accumulate, string Tag)
 {
     public static Numerics Of(Precision p) => new(p.Storage().ToScalar(), p.Accumulation().ToScalar(), p.KernelTag());
+}
 
-    /// <summary>Storage-only kernels (ReLU, copies) are named by their storage type.</summary>
-    public static Numerics Storing(ScalarType t) => new(t, t, t.Tag());
+/// <summary>
+/// What the target offers the lowering. With <see cref="Vector"/>, independent loops become lanes loops
+/// (RVV on the target) and kernel names get the "_rvv" implementation suffix; bits are the same either way.
+/// </summary>
+public readonly record struct KernelTarget(bool Vector)
+{
+    public static readonly KernelTarget Scalar = new(false);
+    internal string Suffix => Vector ? "_rvv" : "";
 }
 
 internal static class DataTypeMapping

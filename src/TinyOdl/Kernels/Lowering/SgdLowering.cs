@@ -11,14 +11,14 @@ namespace TinyOdl.Kernels.Lowering;
 /// </summary>
 internal static class SgdLowering
 {
-    public static Kernel Update(int count, SgdOptimizer opt, Numerics n)
+    public static Kernel Update(int count, SgdOptimizer opt, Numerics n, KernelTarget target)
     {
         var a = n.Accumulate;
         var k = new KernelBuilder();
         var w = k.Output("w", n.Storage, count);
         var grad = k.Input("grad", n.Storage, count);
         var v = opt.HasMomentum ? k.Output("v", n.Storage, count) : null;
-        k.For("i", 0, count, i =>
+        k.For("i", 0, count, target.Vector, i =>
         {
             var g = k.Declare("g", opt.HasWeightDecay ? Fma(Const(opt.WeightDecay, a), Cast(w[i], a), Cast(grad[i], a)) : Cast(grad[i], a));
             if (v is not null)
@@ -28,7 +28,7 @@ internal static class SgdLowering
             }
             k.Store(w, i, Cast(Fma(Const(-opt.LearningRate, a), Ref(g), Cast(w[i], a)), n.Storage));
         });
-        var name = $"sgd_{n.Tag}" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + "_" + count.ToString(CultureInfo.InvariantCulture);
+        var name = $"sgd_{n.Tag}" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + target.Suffix + "_" + count.ToString(CultureInfo.InvariantCulture);
         return k.BuildKernel(name);
     }
 }

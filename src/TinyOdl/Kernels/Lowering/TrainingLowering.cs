@@ -9,7 +9,7 @@ namespace TinyOdl.Kernels.Lowering;
 /// </summary>
 public static class TrainingLowering
 {
-    public static KernelProgram Lower(TrainingGraph graph, MemoryPlan plan)
+    public static KernelProgram Lower(TrainingGraph graph, MemoryPlan plan, KernelTarget target = default)
     {
         var kernels = new Dictionary<string, Kernel>(StringComparer.Ordinal);
         Kernel Shared(Kernel k)
@@ -30,27 +30,27 @@ public static class TrainingLowering
 
         KernelCall CallFor(TrainingOp op) => op switch
         {
-            LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null, Numerics.Of(f.Precision))),
+            LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null, Numerics.Of(f.Precision), target)),
                 f.B is null ? [B(f.X), B(f.W), B(f.Y)] : [B(f.X), B(f.W), B(f.B), B(f.Y)], f.Name),
-            LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements, Numerics.Of(g.Precision))),
+            LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements, Numerics.Of(g.Precision), target)),
                 [B(g.DY), B(g.W), B(g.DX)], g.Name),
-            LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements, T(g.DW))),
+            LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements, T(g.DW), target)),
                 [B(g.DY), B(g.X), B(g.DW)], g.Name),
-            ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements, T(r.Y))), [B(r.X), B(r.Y)], r.Name),
-            ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements, T(r.DX))), [B(r.X), B(r.DY), B(r.DX)], r.Name),
-            GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements, T(a.Acc))), [B(a.Acc), B(a.Addend)], a.Name),
-            Cast c => new KernelCall(Shared(ElementwiseLowering.Convert(c.X.Elements, T(c.X), T(c.Y))), [B(c.X), B(c.Y)], c.Name),
+            ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements, T(r.Y), target)), [B(r.X), B(r.Y)], r.Name),
+            ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements, T(r.DX), target)), [B(r.X), B(r.DY), B(r.DX)], r.Name),
+            GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements, T(a.Acc), target)), [B(a.Acc), B(a.Addend)], a.Name),
+            Cast c => new KernelCall(Shared(ElementwiseLowering.Convert(c.X.Elements, T(c.X), T(c.Y), target)), [B(c.X), B(c.Y)], c.Name),
             LossWithGradient { Kind: LossKind.MeanSquaredError } l => new KernelCall(Shared(LossLowering.MeanSquaredError(l.Prediction.Elements, T(l.Prediction))),
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction)], l.Name),
             LossWithGradient l => new KernelCall(Shared(LossLowering.SoftmaxCrossEntropy(l.Prediction.Elements, T(l.Prediction))),
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction), B(l.Scratch!)], l.Name),
-            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision))),
+            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision), target)),
                 s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name),
             _ => throw new NotSupportedException($"lowering: no kernel for {op.GetType().Name}"),
         };
 
         var input = B(graph.Input);
-        var target = B(graph.Target);
+        var targetBuffer = B(graph.Target);
         var output = ProgramBuffer.External("output", ScalarType.F32, graph.Prediction.Elements);
 
         // init: parameters from their exact initial values, optimizer state zeroed.
@@ -61,14 +61,14 @@ public static class TrainingLowering
             var tensor = graph.Parameters[param];
             var c = ProgramBuffer.Constant(tensor.Name + "_init", T(tensor), param.Initial);
             constants.Add(c);
-            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Convert(tensor.Elements, T(tensor), T(tensor))), [c, B(tensor)], $"{tensor.Name} = initial value"));
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Convert(tensor.Elements, T(tensor), T(tensor), target)), [c, B(tensor)], $"{tensor.Name} = initial value"));
         }
         foreach (var t in graph.Tensors.Where(t => t.Role == TensorRole.OptimizerState))
-            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements, T(t))), [B(t)], $"{t.Name} = 0"));
+            initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements, T(t), target)), [B(t)], $"{t.Name} = 0"));
 
         var trainCalls = graph.Ops.Select(CallFor).ToArray();
         var predictCalls = graph.ForwardOps.Select(CallFor)
-            .Append(new KernelCall(Shared(ElementwiseLowering.Convert(graph.Prediction.Elements, T(graph.Prediction), ScalarType.F32)),
+            .Append(new KernelCall(Shared(ElementwiseLowering.Convert(graph.Prediction.Elements, T(graph.Prediction), ScalarType.F32, target)),
                 [B(graph.Prediction), output], "output = prediction"))
             .ToArray();
 
@@ -77,7 +77,7 @@ public static class TrainingLowering
             graph.Model.Name, plan.ArenaBytes,
             buffers.Values.Concat(constants).Append(output).ToArray(),
             new EntryPoint("init", [], initCalls, null),
-            new EntryPoint("train_step", [input, target], trainCalls, B(graph.Loss)),
+            new EntryPoint("train_step", [input, targetBuffer], trainCalls, B(graph.Loss)),
             new EntryPoint("predict", [input, output], predictCalls, null),
             parameters, graph.Input.Elements, graph.Target.Elements, graph.Prediction.Elements);
     }
