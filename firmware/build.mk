@@ -23,7 +23,7 @@ OPT ?= -O2
 
 # ---- sources ----
 HARNESS ?= firmware/harness.c
-RUNTIME_SRCS ?= firmware/semihost.c firmware/print.c firmware/trap.c
+RUNTIME_SRCS ?= firmware/semihost.c firmware/print.c firmware/trap.c firmware/profile.c
 DATASET_SRC ?= dataset.c
 MODEL_C ?= model.c
 MODEL_LL ?= model.ll

@@ -12,6 +12,7 @@
 #include "model.h"
 #include "perf.h"
 #include "print.h"
+#include "profile.h"
 
 /* Number of test samples whose predictions verify mode prints. */
 #define VERIFY_PREDICTIONS 4u
@@ -135,6 +136,26 @@ static void run_verify(void)
     }
 }
 
+/* "region <name> <calls> <instret> <overhead_per_call>" for builds with --profile. */
+static void print_regions(void)
+{
+    uint32_t n = tinyodl_num_regions();
+    if (n == 0)
+        return;
+    uint64_t overhead = tinyodl_region_overhead();
+    for (uint32_t r = 0; r < n && r < TINYODL_MAX_REGIONS; ++r) {
+        print_str("region ");
+        print_str(tinyodl_region_name(r));
+        print_char(' ');
+        print_u32(tinyodl_region_calls[r]);
+        print_char(' ');
+        print_u64(tinyodl_region_instret[r]);
+        print_char(' ');
+        print_u64(overhead);
+        print_newline();
+    }
+}
+
 static void run_training(void)
 {
     for (uint32_t epoch = 1; epoch <= tinyodl_epochs; ++epoch) {
@@ -194,6 +215,7 @@ int main(void)
         run_verify();
     else
         run_training();
+    print_regions();
 
     print_str("done");
     print_newline();

@@ -14,8 +14,9 @@ namespace TinyOdl.Codegen;
 /// </summary>
 public static class ProjectWriter
 {
+    /// <param name="profile">Count instructions per kernel call (layer x pass) on the device; see firmware/profile.h.</param>
     public static void Write(string outDir, CompiledModel model, Board board, Backend backend, RunPlan plan,
-        IReadOnlyList<ProtocolLine> expected)
+        IReadOnlyList<ProtocolLine> expected, bool profile = false)
     {
         var target = Path.GetFullPath(outDir);
         var parent = Path.GetDirectoryName(target) ?? ".";
@@ -27,7 +28,7 @@ public static class ProjectWriter
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         try
         {
-            WriteFiles(staging, model, board, backend, plan, expected);
+            WriteFiles(staging, model, board, backend, plan, expected, profile);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(staging, target);
         }
@@ -41,7 +42,7 @@ public static class ProjectWriter
     public const string ManifestName = "tinyodl.json";
     public const string ExpectedName = "expected.txt";
 
-    private static void WriteFiles(string dir, CompiledModel model, Board board, Backend backend, RunPlan plan, IReadOnlyList<ProtocolLine> expected)
+    private static void WriteFiles(string dir, CompiledModel model, Board board, Backend backend, RunPlan plan, IReadOnlyList<ProtocolLine> expected, bool profile)
     {
         var p = model.Program;
         Directory.CreateDirectory(dir);
@@ -54,9 +55,9 @@ public static class ProjectWriter
         Directory.CreateDirectory(Path.Combine(dir, "toolchain"));
         File.Copy(ProductFiles.ToolchainFlags, Path.Combine(dir, "toolchain", "flags.mk"));
         File.WriteAllText(Path.Combine(dir, "model.h"), HeaderWriter.EmitHeader(p));
-        File.WriteAllText(Path.Combine(dir, "model_info.c"), HeaderWriter.EmitInfo(p));
-        if (backend == Backend.C) File.WriteAllText(Path.Combine(dir, "model.c"), CBackend.EmitModel(p));
-        else File.WriteAllText(Path.Combine(dir, "model.ll"), LlvmBackend.EmitModel(p));
+        File.WriteAllText(Path.Combine(dir, "model_info.c"), HeaderWriter.EmitInfo(p, profile));
+        if (backend == Backend.C) File.WriteAllText(Path.Combine(dir, "model.c"), CBackend.EmitModel(p, profile));
+        else File.WriteAllText(Path.Combine(dir, "model.ll"), LlvmBackend.EmitModel(p, profile));
         File.WriteAllText(Path.Combine(dir, "dataset.h"), DatasetWriter.EmitHeader());
         File.WriteAllText(Path.Combine(dir, "dataset.c"), DatasetWriter.EmitSource(plan, p.InputSize, p.TargetSize));
         File.WriteAllText(Path.Combine(dir, "board.mk"), BoardMakefile(board));

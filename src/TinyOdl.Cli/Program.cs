@@ -8,6 +8,8 @@ var root = new RootCommand("TinyOdl: on-device training code for RISC-V microcon
     CompileCommand.Create(),
     RunCommand.Create(),
     VerifyCommand.Create(),
+    SweepCommand.Create(),
+    ProfileCommand.Create(),
 };
 
 if (Console.IsOutputRedirected)

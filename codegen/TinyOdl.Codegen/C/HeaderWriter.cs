@@ -49,13 +49,46 @@ public static class HeaderWriter
             /* Current value of parameter `index` (0 .. TINYODL_NUM_PARAMS-1), read in place from the arena. */
             tinyodl_tensor_view tinyodl_param(uint32_t index);
 
+            /* Profiling regions (one per kernel call of train_step) when built with `tinyodl compile --profile`, else 0. */
+            uint32_t tinyodl_num_regions(void);
+            const char *tinyodl_region_name(uint32_t index);
+
             #endif
             """);
         return sb.ToString();
     }
 
-    public static string EmitInfo(KernelProgram p)
+    public static string EmitInfo(KernelProgram p, bool profile = false)
     {
+        var regions = profile ? p.TrainStep.Calls.Select(c => CLiterals.String(c.Comment)).ToArray() : [];
+        var regionTable = regions.Length == 0
+            ? """
+              uint32_t tinyodl_num_regions(void)
+              {
+                  return 0;
+              }
+
+              const char *tinyodl_region_name(uint32_t index)
+              {
+                  (void)index;
+                  return "";
+              }
+              """
+            : $$"""
+              static const char *const region_names[{{regions.Length}}] = {
+                  {{string.Join(",\n    ", regions)}}
+              };
+
+              uint32_t tinyodl_num_regions(void)
+              {
+                  return {{regions.Length}}u;
+              }
+
+              const char *tinyodl_region_name(uint32_t index)
+              {
+                  return index < {{regions.Length}}u ? region_names[index] : "";
+              }
+              """;
         var rows = p.Parameters.Select(v =>
             $"    {{ {CLiterals.String(v.Name)}, {v.Buffer.Offset}u, {v.Buffer.Length}u, {v.Buffer.Element.SizeInBytes()}u }},");
         return $$"""
@@ -82,6 +115,8 @@ public static class HeaderWriter
                 }
                 return v;
             }
+
+            {{regionTable}}
 
             """;
     }

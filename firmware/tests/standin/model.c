@@ -85,3 +85,15 @@ tinyodl_tensor_view tinyodl_param(uint32_t index)
     }
     return v;
 }
+
+/* No profiling regions in the stand-in. */
+uint32_t tinyodl_num_regions(void)
+{
+    return 0;
+}
+
+const char *tinyodl_region_name(uint32_t index)
+{
+    (void)index;
+    return "";
+}

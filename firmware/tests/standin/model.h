@@ -26,5 +26,7 @@ void tinyodl_init(void);
 float tinyodl_train_step(const float *input, const float *target);
 void tinyodl_predict(const float *input, float *output);
 tinyodl_tensor_view tinyodl_param(uint32_t index);
+uint32_t tinyodl_num_regions(void);
+const char *tinyodl_region_name(uint32_t index);
 
 #endif

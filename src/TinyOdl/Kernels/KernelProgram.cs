@@ -45,8 +45,12 @@ public sealed class ProgramBuffer
     public override string ToString() => Name;
 }
 
-/// <summary>One kernel invocation; arguments bind the kernel's parameters in order.</summary>
-public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment);
+/// <summary>
+/// One kernel invocation; arguments bind the kernel's parameters in order. <see cref="Comment"/> names the
+/// layer and pass (it is also the profiling region's name); <see cref="Macs"/> counts the multiply-accumulates
+/// of the layer's mathematics (0 for element-wise work).
+/// </summary>
+public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment, long Macs = 0);
 
 /// <summary>
 /// A function of the generated API: a sequence of kernel calls over arena, constant and external buffers,

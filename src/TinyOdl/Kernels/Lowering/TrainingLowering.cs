@@ -31,11 +31,11 @@ public static class TrainingLowering
         KernelCall CallFor(TrainingOp op) => op switch
         {
             LinearForward f => new KernelCall(Shared(LinearLowering.Forward(f.X.Elements, f.Y.Elements, f.B is not null, Numerics.Of(f.Precision), target)),
-                f.B is null ? [B(f.X), B(f.W), B(f.Y)] : [B(f.X), B(f.W), B(f.B), B(f.Y)], f.Name),
+                f.B is null ? [B(f.X), B(f.W), B(f.Y)] : [B(f.X), B(f.W), B(f.B), B(f.Y)], f.Name, (long)f.X.Elements * f.Y.Elements),
             LinearInputGradient g => new KernelCall(Shared(LinearLowering.InputGradient(g.DX.Elements, g.DY.Elements, Numerics.Of(g.Precision), target)),
-                [B(g.DY), B(g.W), B(g.DX)], g.Name),
+                [B(g.DY), B(g.W), B(g.DX)], g.Name, (long)g.DX.Elements * g.DY.Elements),
             LinearWeightGradient g => new KernelCall(Shared(LinearLowering.WeightGradient(g.X.Elements, g.DY.Elements, T(g.DW), target)),
-                [B(g.DY), B(g.X), B(g.DW)], g.Name),
+                [B(g.DY), B(g.X), B(g.DW)], g.Name, (long)g.X.Elements * g.DY.Elements),
             ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements, T(r.Y), target)), [B(r.X), B(r.Y)], r.Name),
             ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements, T(r.DX), target)), [B(r.X), B(r.DY), B(r.DX)], r.Name),
             GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements, T(a.Acc), target)), [B(a.Acc), B(a.Addend)], a.Name),
