@@ -32,6 +32,18 @@ internal static class CompileCommand
         return cmd;
     }
 
+    private static void ReportUnderflow(UnderflowMonitor monitor, float lossScale)
+    {
+        if (monitor.IsEmpty) return;
+        var rows = monitor.Report();
+        var t = new Table().Title($"FP16 gradient underflow over the run (C# evaluator, loss scale {lossScale})")
+            .AddColumn("Weight gradient").AddColumn(new TableColumn("Nonzero products -> 0").RightAligned()).AddColumn(new TableColumn("-> subnormal").RightAligned());
+        foreach (var (name, zero, sub) in rows) t.AddRow(Markup.Escape(name), $"{zero:P2}", $"{sub:P2}");
+        AnsiConsole.Write(t);
+        if (rows.Any(r => r.ZeroShare > 0.01))
+            AnsiConsole.MarkupLine("[yellow]More than 1% of some weight-gradient products underflow to zero: consider \"loss_scale\" in the optimizer (a power of two).[/]");
+    }
+
     private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
     {
         if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
@@ -43,7 +55,8 @@ internal static class CompileCommand
         var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
         var plan = verifySteps > 0 ? RunPlan.Verify(train, test, verifySteps) : RunPlan.Training(train, test, doc.Training.Epochs);
         sw.Restart();
-        var expected = HarnessSimulator.Run(compiled.Program, plan);
+        var underflow = new UnderflowMonitor(compiled.Program);
+        var expected = HarnessSimulator.Run(compiled.Program, plan, afterStep: underflow.IsEmpty ? null : underflow.AfterStep);
         var evalTime = sw.Elapsed;
         ProjectWriter.Write(outDir, compiled, board, backend, plan, expected);
 
@@ -51,6 +64,7 @@ internal static class CompileCommand
         AnsiConsole.MarkupLine($"Generated [bold]{Markup.Escape(outDir)}[/] ({(backend == Backend.C ? "C" : "LLVM IR")} backend): " +
             $"{compiled.Program.Kernels.Count} kernels, {plan.Train.Count} training and {plan.Test.Count} test samples, " +
             (plan.IsVerify ? $"{plan.TraceSteps} traced steps" : $"{plan.Epochs} epochs"));
+        ReportUnderflow(underflow, doc.Model.Optimizer.LossScale);
         AnsiConsole.MarkupLine($"Code generation {compileTime.TotalMilliseconds:F0} ms; expected output from the C# evaluator {evalTime.TotalMilliseconds:F0} ms.");
         AnsiConsole.MarkupLine($"Next: [bold]make -C {Markup.Escape(outDir)}[/] and [bold]./tinyodl run {Markup.Escape(outDir)}[/]");
         return 0;

@@ -10,7 +10,8 @@ namespace TinyOdl.Evaluation;
 /// </summary>
 public static class HarnessSimulator
 {
-    public static IReadOnlyList<ProtocolLine> Run(KernelProgram program, RunPlan plan, Action<int, float>? onEpoch = null)
+    /// <param name="afterStep">Called after every training step with the evaluator (diagnostics such as <see cref="UnderflowMonitor"/>).</param>
+    public static IReadOnlyList<ProtocolLine> Run(KernelProgram program, RunPlan plan, Action<int, float>? onEpoch = null, Action<Evaluator>? afterStep = null)
     {
         var ev = new Evaluator(program);
         var lines = new List<ProtocolLine>
@@ -26,6 +27,7 @@ public static class HarnessSimulator
                 {
                     int i = s % plan.Train.Count;
                     float loss = ev.TrainStep(plan.Train.Inputs[i], plan.Train.Target(i));
+                    afterStep?.Invoke(ev);
                     lines.Add(Line("step", s.ToString(), "loss", Protocol.Hex(loss), "instret", "0", "cycles", "0"));
                 }
             AddParams(program, ev, lines);
@@ -41,7 +43,10 @@ public static class HarnessSimulator
             {
                 float sum = 0f;
                 for (int s = 0; s < plan.Train.Count; s++)
+                {
                     sum += ev.TrainStep(plan.Train.Inputs[s], plan.Train.Target(s));
+                    afterStep?.Invoke(ev);
+                }
                 int correct = 0;
                 for (int i = 0; i < plan.Test.Count; i++)
                 {

@@ -95,13 +95,14 @@ public static class JsonModelReader
             });
 
             var opt = Required(root, "optimizer");
-            RequireObject(opt, ["op", "learning_rate", "momentum", "weight_decay"]);
+            RequireObject(opt, ["op", "learning_rate", "momentum", "weight_decay", "loss_scale"]);
             string optOp = String(Required(opt, "op"));
             if (optOp != "sgd") throw Error(opt.Child("op"), $"unknown optimizer '{optOp}'; supported: sgd");
             var sgd = new SgdOptimizer(
                 Float(Required(opt, "learning_rate")),
                 opt.Has("momentum") ? Float(opt.Child("momentum")) : 0f,
-                opt.Has("weight_decay") ? Float(opt.Child("weight_decay")) : 0f);
+                opt.Has("weight_decay") ? Float(opt.Child("weight_decay")) : 0f,
+                opt.Has("loss_scale") ? Float(opt.Child("loss_scale")) : 1f);
             Model model;
             try { model = b.Build(sgd); }
             catch (TinyOdlException e) { throw TinyOdlException.At(file, e.Message); }

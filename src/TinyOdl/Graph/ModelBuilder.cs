@@ -82,6 +82,8 @@ public sealed class ModelBuilder
             throw TinyOdlException.At("optimizer.momentum", $"must be in [0, 1), got {optimizer.Momentum}");
         if (!(optimizer.WeightDecay >= 0f) || !float.IsFinite(optimizer.WeightDecay))
             throw TinyOdlException.At("optimizer.weight_decay", $"must be >= 0, got {optimizer.WeightDecay}");
+        if (!(optimizer.LossScale >= 1f && optimizer.LossScale <= 65536f) || !float.IsPow2(optimizer.LossScale))
+            throw TinyOdlException.At("optimizer.loss_scale", $"must be a power of two from 1 to 65536 (so scaling is exact), got {optimizer.LossScale}");
         return new Model(_name, Input, _target, _parameters.ToArray(), _nodes.ToArray(), _loss, optimizer);
     }
 

@@ -50,7 +50,10 @@ public sealed class ProgramBuffer
 /// layer and pass (it is also the profiling region's name); <see cref="Macs"/> counts the multiply-accumulates
 /// of the layer's mathematics (0 for element-wise work).
 /// </summary>
-public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment, long Macs = 0);
+public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment, long Macs = 0, Pass Pass = Pass.Other);
+
+/// <summary>What a kernel call does in the training step (for profiles and diagnostics).</summary>
+public enum Pass { Other, Forward, Loss, WeightGradient, InputGradient, Backward, Update }
 
 /// <summary>
 /// A function of the generated API: a sequence of kernel calls over arena, constant and external buffers,

@@ -10,7 +10,8 @@ namespace TinyOdl.Kernels.Lowering;
 internal static class LossLowering
 {
     /// <summary>loss = (sum of d*d, fused, ascending) / n with d = y - t; dy = (d + d) / n.</summary>
-    public static Kernel MeanSquaredError(int n, ScalarType storage)
+    /// <param name="scale">Static loss scale applied to dy (a power of two: exact).</param>
+    public static Kernel MeanSquaredError(int n, ScalarType storage, float scale)
     {
         var k = new KernelBuilder();
         var y = k.Input("y", storage, n);
@@ -22,10 +23,10 @@ internal static class LossLowering
         {
             var d = k.Declare("d", Cast(y[i], ScalarType.F32) - t[i]);
             k.Assign(sum, Fma(Ref(d), Ref(d), Ref(sum)));
-            k.Store(dy, i, Cast((Ref(d) + Ref(d)) / F(n), storage));
+            k.Store(dy, i, Cast(Scaled((Ref(d) + Ref(d)) / F(n), scale), storage));
         });
         k.Store(loss, 0, Ref(sum) / F(n));
-        return k.BuildKernel($"mse_loss_{storage.Tag()}_{n}");
+        return k.BuildKernel($"mse_loss_{storage.Tag()}{ScaleSuffix(scale)}_{n}");
     }
 
     /// <summary>
@@ -33,7 +34,7 @@ internal static class LossLowering
     /// loss = sum_i t_i (log s - (y_i - m)); dy_i = (e_i / s) * T - t_i with T = sum t_i (fused), which is
     /// softmax - t for a one-hot or probability target. exp and log are <see cref="MathLibrary"/>'s.
     /// </summary>
-    public static Kernel SoftmaxCrossEntropy(int n, ScalarType storage)
+    public static Kernel SoftmaxCrossEntropy(int n, ScalarType storage, float scale)
     {
         var k = new KernelBuilder();
         var y = k.Input("y", storage, n);
@@ -58,8 +59,12 @@ internal static class LossLowering
             k.Assign(l, Fma(t[i], Ref(logS) - (Y(i) - Ref(m)), Ref(l)));
             k.Assign(tsum, Ref(tsum) + t[i]);
         });
-        k.For("i", 0, n, i => k.Store(dy, i, Cast(Fma(e[i] / Ref(s), Ref(tsum), F(0f) - t[i]), storage)));
+        k.For("i", 0, n, i => k.Store(dy, i, Cast(Scaled(Fma(e[i] / Ref(s), Ref(tsum), F(0f) - t[i]), scale), storage)));
         k.Store(loss, 0, Ref(l));
-        return k.BuildKernel($"softmax_cross_entropy_{storage.Tag()}_{n}");
+        return k.BuildKernel($"softmax_cross_entropy_{storage.Tag()}{ScaleSuffix(scale)}_{n}");
     }
+
+    private static Expr Scaled(Expr e, float scale) => scale == 1f ? e : e * F(scale);
+
+    internal static string ScaleSuffix(float scale) => scale == 1f ? "" : $"_scale{(int)scale}";
 }

@@ -20,7 +20,9 @@ internal static class SgdLowering
         var v = opt.HasMomentum ? k.Output("v", n.Storage, count) : null;
         k.For("i", 0, count, target.Vector, i =>
         {
-            var g = k.Declare("g", opt.HasWeightDecay ? Fma(Const(opt.WeightDecay, a), Cast(w[i], a), Cast(grad[i], a)) : Cast(grad[i], a));
+            // Loss scaling: the gradient arrives multiplied by a power of two; dividing it out is exact.
+            var gradient = opt.HasLossScale ? Cast(grad[i], a) * Const(1f / opt.LossScale, a) : Cast(grad[i], a);
+            var g = k.Declare("g", opt.HasWeightDecay ? Fma(Const(opt.WeightDecay, a), Cast(w[i], a), gradient) : gradient);
             if (v is not null)
             {
                 k.Store(v, i, Cast(Fma(Const(opt.Momentum, a), Cast(v[i], a), Ref(g)), n.Storage));
@@ -28,7 +30,7 @@ internal static class SgdLowering
             }
             k.Store(w, i, Cast(Fma(Const(-opt.LearningRate, a), Ref(g), Cast(w[i], a)), n.Storage));
         });
-        var name = $"sgd_{n.Tag}" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + target.Suffix + "_" + count.ToString(CultureInfo.InvariantCulture);
+        var name = $"sgd_{n.Tag}" + (opt.HasMomentum ? "_momentum" : "") + (opt.HasWeightDecay ? "_decay" : "") + LossLowering.ScaleSuffix(opt.LossScale) + target.Suffix + "_" + count.ToString(CultureInfo.InvariantCulture);
         return k.BuildKernel(name);
     }
 }
