@@ -224,55 +224,6 @@ public static class LlvmBackend
             return Temp($"shufflevector {vt} {ins}, {vt} poison, <vscale x 4 x i32> zeroinitializer");
         }
 
-        private string VectorExpr(Expr e)
-        {
-            var t = e.Type;
-            switch (e)
-            {
-                case LocalRef r: return Temp($"load {VectorType(t)}, ptr %{r.Local.Name}.addr");
-                case Load l:
-                {
-                    int stride = _lanes!.Stride(l.Index);
-                    var ptr = ElementPointer(l.Buffer, l.Index);
-                    return stride == 1
-                        ? Temp($"call {VectorType(t)} @llvm.vp.load.{Nx(t)}.p0(ptr {ptr}, {AllLanes}, i32 {_evl})")
-                        : Temp($"call {VectorType(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})");
-                }
-                case Binary b:
-                {
-                    var x = VectorOperand(b.Left);
-                    var y = VectorOperand(b.Right);
-                    return Temp($"{BinaryOpcode(b.Op, t)} {VectorType(t)} {x}, {y}");
-                }
-                case Fma f:
-                {
-                    var a = VectorOperand(f.A);
-                    var b = VectorOperand(f.B);
-                    var c = VectorOperand(f.C);
-                    var vt = VectorType(t);
-                    return Temp($"call {vt} @llvm.fma.{Nx(t)}({vt} {a}, {vt} {b}, {vt} {c})");
-                }
-                case Compare c:
-                {
-                    var x = VectorOperand(c.Left);
-                    var y = VectorOperand(c.Right);
-                    return Temp($"fcmp {FloatPredicate(c.Op)} {VectorType(c.Left.Type)} {x}, {y}");
-                }
-                case Select s:
-                {
-                    var m = VectorOperand(s.Condition);
-                    var a = VectorOperand(s.IfTrue);
-                    var b = VectorOperand(s.IfFalse);
-                    return Temp($"select <vscale x 4 x i1> {m}, {VectorType(t)} {a}, {VectorType(t)} {b}");
-                }
-                case Kernels.Convert { Op: ConvertOp.Extend } c:
-                    return Temp($"fpext {VectorType(ScalarType.F16)} {VectorOperand(c.Operand)} to {VectorType(ScalarType.F32)}");
-                case Kernels.Convert { Op: ConvertOp.Truncate } c:
-                    return Temp($"fptrunc {VectorType(ScalarType.F32)} {VectorOperand(c.Operand)} to {VectorType(ScalarType.F16)}");
-                default: throw new NotSupportedException($"LLVM backend: varying {e.GetType().Name}");
-            }
-        }
-
         private void Block(IReadOnlyList<Stmt> body)
         {
             foreach (var s in body)
@@ -353,15 +304,30 @@ public static class LlvmBackend
             return name;
         }
 
+        /// <summary>
+        /// One emitter for scalar and vector code: inside a lanes loop a varying expression has the scalable vector
+        /// type of its scalar type, its uniform operands are splatted, and memory accesses become VP loads.
+        /// </summary>
         private string Expr(Expr e)
         {
-            if (Varying(e)) return VectorExpr(e);
+            bool v = Varying(e);
+            string Ty(ScalarType t) => v ? (t == ScalarType.Bool ? "<vscale x 4 x i1>" : VectorType(t)) : TypeName(t);
+            string Op(Expr x) => v ? VectorOperand(x) : Expr(x);
             switch (e)
             {
                 case FloatConst c: return Float(c.Value);
                 case HalfConst h: return Half(h.Bits);
                 case IntConst c: return c.Value.ToString(CultureInfo.InvariantCulture);
-                case LocalRef r: return Temp($"load {TypeName(r.Type)}, ptr %{r.Local.Name}.addr, align {Align(r.Type)}");
+                case LocalRef r: return Temp($"load {Ty(r.Type)}, ptr %{r.Local.Name}.addr" + (v ? "" : $", align {Align(r.Type)}"));
+                case Load l when v:
+                {
+                    var t = l.Type;
+                    int stride = _lanes!.Stride(l.Index);
+                    var ptr = ElementPointer(l.Buffer, l.Index);
+                    return stride == 1
+                        ? Temp($"call {Ty(t)} @llvm.vp.load.{Nx(t)}.p0(ptr {ptr}, {AllLanes}, i32 {_evl})")
+                        : Temp($"call {Ty(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})");
+                }
                 case Load l:
                 {
                     var ptr = ElementPointer(l.Buffer, l.Index);
@@ -369,43 +335,43 @@ public static class LlvmBackend
                 }
                 case Binary b:
                 {
-                    var x = Expr(b.Left);
-                    var y = Expr(b.Right);
-                    return Temp($"{BinaryOpcode(b.Op, b.Type)} {TypeName(b.Type)} {x}, {y}");
+                    var x = Op(b.Left);
+                    var y = Op(b.Right);
+                    return Temp($"{BinaryOpcode(b.Op, b.Type)} {Ty(b.Type)} {x}, {y}");
                 }
                 case Fma f:
                 {
-                    var a = Expr(f.A);
-                    var b = Expr(f.B);
-                    var c = Expr(f.C);
-                    var t = TypeName(f.Type);
-                    return Temp($"call {t} @llvm.fma.{f.Type.Tag()}({t} {a}, {t} {b}, {t} {c})");
+                    var a = Op(f.A);
+                    var b = Op(f.B);
+                    var c = Op(f.C);
+                    var t = Ty(f.Type);
+                    return Temp($"call {t} @llvm.fma.{(v ? Nx(f.Type) : f.Type.Tag())}({t} {a}, {t} {b}, {t} {c})");
                 }
                 case Compare c:
                 {
-                    var x = Expr(c.Left);
-                    var y = Expr(c.Right);
+                    var x = Op(c.Left);
+                    var y = Op(c.Right);
                     var op = c.Left.Type.IsFloat() ? "fcmp " + FloatPredicate(c.Op) : "icmp " + IntPredicate(c.Op);
-                    return Temp($"{op} {TypeName(c.Left.Type)} {x}, {y}");
+                    return Temp($"{op} {Ty(c.Left.Type)} {x}, {y}");
                 }
                 case Select s:
                 {
-                    var c = Expr(s.Condition);
-                    var t = Expr(s.IfTrue);
-                    var f = Expr(s.IfFalse);
-                    var ty = TypeName(s.Type);
-                    return Temp($"select i1 {c}, {ty} {t}, {ty} {f}");
+                    var c = Op(s.Condition);
+                    var t = Op(s.IfTrue);
+                    var f = Op(s.IfFalse);
+                    var ty = Ty(s.Type);
+                    return Temp($"select {Ty(ScalarType.Bool)} {c}, {ty} {t}, {ty} {f}");
                 }
                 case Kernels.Convert c:
                 {
-                    var x = Expr(c.Operand);
+                    var x = Op(c.Operand);
                     return Temp(c.Op switch
                     {
                         ConvertOp.FloatToInt => $"fptosi float {x} to i32",
                         ConvertOp.IntToFloat => $"sitofp i32 {x} to float",
                         ConvertOp.FloatBitsToInt => $"bitcast float {x} to i32",
-                        ConvertOp.Extend => $"fpext half {x} to float",
-                        ConvertOp.Truncate => $"fptrunc float {x} to half",
+                        ConvertOp.Extend => $"fpext {Ty(ScalarType.F16)} {x} to {Ty(ScalarType.F32)}",
+                        ConvertOp.Truncate => $"fptrunc {Ty(ScalarType.F32)} {x} to {Ty(ScalarType.F16)}",
                         _ => $"bitcast i32 {x} to float",
                     });
                 }
