@@ -46,6 +46,14 @@ internal static class CompileCommand
 
     private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
     {
+        Generate(modelPath, boardName, vlen, backend, outDir, precision, verifySteps);
+        AnsiConsole.MarkupLine($"Next: [bold]make -C {Markup.Escape(outDir)}[/] and [bold]./tinyodl run {Markup.Escape(outDir)}[/]");
+        return 0;
+    }
+
+    /// <summary>Compiles a model file into an output folder and prints the compile report (shared with `run model.json`).</summary>
+    internal static void Generate(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
+    {
         if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
         var doc = CommonOptions.LoadModel(modelPath, precision);
         var board = CommonOptions.LoadBoard(boardName, vlen);
@@ -66,7 +74,5 @@ internal static class CompileCommand
             (plan.IsVerify ? $"{plan.TraceSteps} traced steps" : $"{plan.Epochs} epochs"));
         ReportUnderflow(underflow, doc.Model.Optimizer.LossScale);
         AnsiConsole.MarkupLine($"Code generation {compileTime.TotalMilliseconds:F0} ms; expected output from the C# evaluator {evalTime.TotalMilliseconds:F0} ms.");
-        AnsiConsole.MarkupLine($"Next: [bold]make -C {Markup.Escape(outDir)}[/] and [bold]./tinyodl run {Markup.Escape(outDir)}[/]");
-        return 0;
     }
 }

@@ -11,16 +11,41 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var folder = new Argument<string>("folder") { Description = "Output folder written by `tinyodl compile`" };
+        var folder = new Argument<string>("folder") { Description = "Output folder written by `tinyodl compile`, or a model file (.json) to compile into a temporary folder first" };
+        var board = CommonOptions.BoardOption();
+        var backend = CommonOptions.BackendOption();
+        var precision = CommonOptions.PrecisionOption();
+        var vlen = CommonOptions.VlenOption();
         var toolchain = new Option<string?>("--toolchain") { Description = "gcc, clang or llvm (default: the folder's)" };
         toolchain.AcceptOnlyFromAmong("gcc", "clang", "llvm");
         var opt = new Option<string?>("--opt") { Description = "-O0, -O2 or -O3 (default: the folder's)" };
         opt.AcceptOnlyFromAmong("-O0", "-O1", "-O2", "-O3");
-        var cmd = new Command("run", "Build an output folder, run it under QEMU and check it bit for bit against the C# evaluator")
+        var cmd = new Command("run", "Build an output folder (or compile a model file), run it under QEMU and check it bit for bit against the C# evaluator")
         {
-            folder, toolchain, opt,
+            folder, toolchain, opt, board, backend, precision, vlen,
         };
-        cmd.SetAction(r => Run(r.GetValue(folder)!, r.GetValue(toolchain), r.GetValue(opt)));
+        cmd.SetAction(r =>
+        {
+            var target = r.GetValue(folder)!;
+            if (!File.Exists(target))
+            {
+                // --board, --backend, --precision, --vlen describe a compilation: a folder already had one.
+                foreach (var o in new Option[] { board, backend, precision, vlen })
+                    if (r.GetResult(o) is { Implicit: false })
+                        throw TinyOdlException.At(o.Name, $"applies to a model file; '{target}' is an output folder compiled earlier (see its tinyodl.json)");
+                return Run(target, r.GetValue(toolchain), r.GetValue(opt));
+            }
+            var dir = Path.Combine(Path.GetTempPath(), $"tinyodl-run-{Environment.ProcessId}");
+            try
+            {
+                CompileCommand.Generate(target, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!), dir, r.GetValue(precision), 0);
+                return Run(dir, r.GetValue(toolchain), r.GetValue(opt));
+            }
+            finally
+            {
+                if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            }
+        });
         return cmd;
     }
 
