@@ -12,9 +12,11 @@ internal static class Reports
         var mem = new Table().Title($"Model '{Markup.Escape(m.Model.Name)}': {m.Model.ParameterCount} parameters, {m.Graph.Ops.Count} training ops")
             .AddColumn("Arena").AddColumn(new TableColumn("Bytes").RightAligned());
         foreach (var role in Enum.GetValues<TensorRole>())
-            if (m.Memory.BytesByRole.TryGetValue(role, out int bytes))
+            if (m.Memory.BytesByRole.TryGetValue(role, out long bytes))
                 mem.AddRow(RoleName(role), bytes.ToString("N0"));
-        mem.AddRow("[bold]total (with alignment)[/]", $"[bold]{m.Memory.ArenaBytes:N0}[/]");
+        mem.AddRow("sum without sharing", m.Memory.BytesByRole.Values.Sum().ToString("N0"));
+        mem.AddRow("[bold]arena (peak, with reuse and alignment)[/]", $"[bold]{m.Memory.ArenaBytes:N0}[/]");
+        mem.AddRow("lower bound (most bytes live at one op)", m.Memory.LowerBoundBytes.ToString("N0"));
         mem.AddRow($"board '{Markup.Escape(board.Name)}' RAM", board.RamBytes.ToString("N0"));
         AnsiConsole.Write(mem);
     }
@@ -27,6 +29,7 @@ internal static class Reports
         TensorRole.ActivationGradient => "activation gradients",
         TensorRole.ParameterGradient => "weight gradients",
         TensorRole.OptimizerState => "optimizer state (momentum)",
+        TensorRole.Scratch => "scratch",
         _ => role.ToString(),
     };
 

@@ -13,15 +13,16 @@ public sealed record CompiledModel(Model Model, TrainingGraph Graph, MemoryPlan 
 public static class Pipeline
 {
     /// <param name="source">Where the model came from (its file), for error messages.</param>
-    public static CompiledModel Compile(Model model, Board? board = null, string? source = null)
+    /// <param name="shareMemory">Reuse arena memory between tensors whose lifetimes do not overlap (see <see cref="MemoryPlan"/>).</param>
+    public static CompiledModel Compile(Model model, Board? board = null, string? source = null, bool shareMemory = true)
     {
         if (board is not null) CheckIsa(model, board, source);
         var graph = Autodiff.Build(model);
-        var memory = MemoryPlan.Build(graph);
+        var memory = MemoryPlan.Build(graph, shareMemory);
         if (board is not null && memory.ArenaBytes > board.RamBytes)
             throw TinyOdlException.At(source ?? $"model '{model.Name}'",
                 $"the arena of model '{model.Name}' needs {memory.ArenaBytes} bytes but board '{board.Name}' has {board.RamBytes} bytes of RAM " +
-                $"(largest tensors: {string.Join(", ", graph.Tensors.Where(t => !t.IsExternal).OrderByDescending(t => t.Elements).Take(3).Select(t => $"{t.Name} {t.Elements * 4} bytes"))})");
+                $"(largest tensors live at the peak: {string.Join(", ", memory.LiveAtPeak.Take(3).Select(t => $"{t.Name} {t.Bytes} bytes"))})");
         // Vector kernels need V, and Zvfh when they touch binary16.
         var target = new KernelTarget(board is not null && board.Has("v") && board.Has("zvfh"));
         var program = TrainingLowering.Lower(graph, memory, target);

@@ -41,9 +41,10 @@ public static class CBackend
         if (program.Buffers.Any(b => b.Element == ScalarType.F16))
             sb.AppendLine("#define ARENA_F16(offset) ((_Float16 *)(tinyodl_arena + (offset)))");
         sb.AppendLine();
-        sb.AppendLine("/* Arena layout: byte offset of each tensor. */");
+        sb.AppendLine("/* Arena layout: byte offset of each tensor, in address order. Tensors whose lifetimes do not");
+        sb.AppendLine("   overlap within a training step share bytes (parameters and optimizer state never do). */");
         sb.AppendLine("enum {");
-        foreach (var b in program.Buffers.Where(b => b.Storage == BufferStorage.Arena))
+        foreach (var b in program.Buffers.Where(b => b.Storage == BufferStorage.Arena).OrderBy(b => b.Offset).ThenBy(b => b.Name, StringComparer.Ordinal))
             sb.AppendLine($"    OFFSET_{b.Name} = {b.Offset},  /* {b.Length} x {b.Element.Tag()} */");
         sb.AppendLine("};");
         sb.AppendLine();

@@ -119,6 +119,16 @@ public static class Autodiff
             else ops.Add(new GradientAccumulate($"{producer}_accumulate_d_{v.Name}", grads[v], part));
         }
 
+        // The update of a parameter runs as soon as its node's backward pass is done: nothing reads the parameter
+        // later, and its gradient dies there, so the next layer's gradient can reuse the memory (MemoryPlan).
+        // Each update reads exactly what it would at the end of the step, so the order changes no bits.
+        void Update(Parameter? p)
+        {
+            if (p is null || !p.Trainable || !paramGrads.TryGetValue(p, out var g)) return;
+            var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, p.Value.Type) : null;
+            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision));
+        }
+
         // Backward, in reverse topological order.
         foreach (var node in model.Nodes.Reverse())
         {
@@ -136,6 +146,8 @@ public static class Autodiff
                     if (l.Bias is { Trainable: true }) paramGrads[l.Bias] = dy;
                     if (needsGrad.Contains(l.Input) && l.Input.Kind == ValueKind.Activation)
                         Contribute(l.Input, storage, l.Name, dx => new LinearInputGradient(l.Name + "_input_gradient", dy, Of(l.Weight.Value), dx, l.Precision));
+                    Update(l.Weight);
+                    Update(l.Bias);
                     break;
                 case ReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
@@ -146,13 +158,6 @@ public static class Autodiff
             }
         }
 
-        // Update, in parameter order, in the precision of the layer that owns the parameter.
-        foreach (var p in model.Parameters.Where(p => p.Trainable))
-        {
-            if (!paramGrads.TryGetValue(p, out var g)) continue; // not on the path to the loss
-            var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, p.Value.Type) : null;
-            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision));
-        }
 
         return new TrainingGraph(model, tensors, ops, parameters, Of(model.Input), Of(model.Target), prediction, loss);
     }

@@ -16,7 +16,7 @@ public sealed class FrozenAndStructureTests
     public void First_layer_has_no_input_gradient(string id)
     {
         var net = NetSpec.Get(id);
-        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 41), new SgdOptimizer(0.05f)));
+        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 41), new SgdOptimizer(0.05f)), shareMemory: false);
         var ops = compiled.Graph.Ops;
         // The first layer's output gradient is d_fc1; an input gradient from it would be dL/d input.
         Assert.DoesNotContain(ops.OfType<LinearInputGradient>(), op => op.DY.Name == "d_fc1" || op.Name.StartsWith("fc1_", StringComparison.Ordinal));
@@ -29,7 +29,7 @@ public sealed class FrozenAndStructureTests
     public void Frozen_parameters_have_no_gradient_buffer_no_update_and_no_state(string id)
     {
         var net = NetSpec.Get(id);
-        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 42), new SgdOptimizer(0.05f, 0.9f, 0.01f)));
+        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 42), new SgdOptimizer(0.05f, 0.9f, 0.01f)), shareMemory: false);
         var names = compiled.Program.Buffers.Select(b => b.Name).ToHashSet();
         var updates = compiled.Graph.Ops.OfType<SgdUpdate>().Select(u => u.Param.Name).ToHashSet();
         foreach (var p in compiled.Model.Parameters)
@@ -54,7 +54,7 @@ public sealed class FrozenAndStructureTests
     public void A_fully_frozen_first_layer_gets_no_backward_ops_at_all()
     {
         var net = NetSpec.Get("l2-frozen-first");
-        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 43), new SgdOptimizer(0.05f)));
+        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 43), new SgdOptimizer(0.05f)), shareMemory: false);
         var backward = compiled.Graph.Ops.Where(o => o.Phase == Phase.Backward).ToArray();
         // Only fc2's weight gradient is needed; fc2's bias gradient is d_fc2 (the loss gradient) itself.
         Assert.Equal(["fc2_weight_gradient"], backward.Select(o => o.Name));
@@ -65,7 +65,7 @@ public sealed class FrozenAndStructureTests
     public void A_frozen_weight_with_a_trainable_bias_still_gets_the_bias_gradient()
     {
         var net = NetSpec.Get("l2-frozen-first-weight");
-        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 44), new SgdOptimizer(0.05f)));
+        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 44), new SgdOptimizer(0.05f)), shareMemory: false);
         var ops = compiled.Graph.Ops;
         Assert.DoesNotContain(ops.OfType<LinearWeightGradient>(), o => o.DW.Name == "d_fc1_weight");
         Assert.Contains(ops.OfType<ReluBackward>(), o => o.DX.Name == "d_fc1");
@@ -77,7 +77,7 @@ public sealed class FrozenAndStructureTests
     public void A_frozen_last_layer_still_propagates_the_gradient_through_its_weights()
     {
         var net = NetSpec.Get("l2-frozen-last");
-        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 45), new SgdOptimizer(0.05f)));
+        var compiled = Pipeline.Compile(net.Build(net.Draw(seed: 45), new SgdOptimizer(0.05f)), shareMemory: false);
         var ops = compiled.Graph.Ops;
         Assert.Contains(ops.OfType<LinearInputGradient>(), o => o.DY.Name == "d_fc2" && o.W.Name == "fc2_weight");
         Assert.DoesNotContain(ops.OfType<SgdUpdate>(), u => u.Param.Name.StartsWith("fc2_", StringComparison.Ordinal));

@@ -136,7 +136,8 @@ internal sealed class EvalRun
 {
     public EvalRun(Model model)
     {
-        Compiled = Pipeline.Compile(model);
+        // Unshared arena: the tests read every gradient after the step; sharing would reuse that memory.
+        Compiled = Pipeline.Compile(model, shareMemory: false);
         Evaluator = new Evaluator(Compiled.Program);
         Evaluator.Init();
     }

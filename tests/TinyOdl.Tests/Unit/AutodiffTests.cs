@@ -16,14 +16,18 @@ public class AutodiffTests
     private static string[] OpNames(TrainingGraph g) => g.Ops.Select(o => o.Name).ToArray();
 
     [Fact]
-    public void FullTrainingStepInPhaseOrder()
+    public void FullTrainingStepWithEachUpdateRightAfterItsLayersBackward()
     {
         var g = Autodiff.Build(Mlp());
         Assert.Equal(
-            ["fc1", "relu1", "fc2", "loss", "fc2_weight_gradient", "fc2_input_gradient", "relu1_backward",
-             "fc1_weight_gradient", "fc1_weight_sgd", "fc1_bias_sgd", "fc2_weight_sgd", "fc2_bias_sgd"],
+            ["fc1", "relu1", "fc2", "loss", "fc2_weight_gradient", "fc2_input_gradient", "fc2_weight_sgd", "fc2_bias_sgd",
+             "relu1_backward", "fc1_weight_gradient", "fc1_weight_sgd", "fc1_bias_sgd"],
             OpNames(g));
-        Assert.True(g.Ops.Select(o => o.Phase).SequenceEqual(g.Ops.Select(o => o.Phase).Order()));
+        // Forward, then the loss, then backward and updates interleaved.
+        Assert.True(g.Ops.TakeWhile(o => o.Phase == Phase.Forward).Count() == 3 && g.Ops[3].Phase == Phase.Loss);
+        // No op reads a parameter after its update.
+        foreach (var u in g.Ops.OfType<SgdUpdate>())
+            Assert.DoesNotContain(g.Ops.SkipWhile(o => o != u).Skip(1), o => o.Reads.Contains(u.Param));
     }
 
     [Fact]
@@ -84,10 +88,10 @@ public class AutodiffTests
     }
 
     [Fact]
-    public void MemoryPlanSlotsAreAlignedDisjointAndSumByRole()
+    public void UnsharedMemoryPlanSlotsAreAlignedDisjointAndSumByRole()
     {
         var g = Autodiff.Build(Mlp());
-        var plan = MemoryPlan.Build(g);
+        var plan = MemoryPlan.Build(g, share: false);
         var slots = g.Tensors.Where(t => !t.IsExternal).Select(t => (Start: plan.OffsetOf(t), End: plan.OffsetOf(t) + t.Elements * 4)).OrderBy(s => s.Start).ToArray();
         Assert.All(slots, s => Assert.Equal(0, s.Start % MemoryPlan.Alignment));
         for (int i = 1; i < slots.Length; i++) Assert.True(slots[i].Start >= slots[i - 1].End);
