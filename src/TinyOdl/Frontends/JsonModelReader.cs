@@ -10,7 +10,7 @@ namespace TinyOdl.Frontends;
 /// </summary>
 public static class JsonModelReader
 {
-    private static readonly string[] Ops = ["linear", "relu"];
+    private static readonly string[] Ops = ["linear", "relu", "leaky_relu", "add"];
     private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
 
     /// <param name="precision">Overrides the file's model-wide "precision" (layers that name their own keep it).</param>
@@ -154,6 +154,29 @@ public static class JsonModelReader
                     RequireObject(at, ["op", "name", "input", "precision"]);
                     var reluPrecision = LayerPrecision(at);
                     return Wrap(at, () => b.Relu(name, input, reluPrecision));
+                case "leaky_relu":
+                {
+                    RequireObject(at, ["op", "name", "input", "precision", "negative_slope"]);
+                    float slope = at.Has("negative_slope") ? Float(at.Child("negative_slope")) : 0.01f;
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => b.LeakyRelu(name, input, slope, p));
+                }
+                case "add":
+                {
+                    RequireObject(at, ["op", "name", "inputs", "precision"]);
+                    var inputs = Required(at, "inputs");
+                    if (inputs.Element.ValueKind != JsonValueKind.Array || inputs.Element.GetArrayLength() != 2)
+                        throw Error(inputs, "must be an array of two layer names");
+                    var operands = inputs.Element.EnumerateArray().Select((e, i) =>
+                    {
+                        var f = new Field(e, $"{inputs.Path}[{i}]");
+                        var n = String(f);
+                        try { return b[n]; }
+                        catch (TinyOdlException) { throw Error(f, $"no layer or input named '{n}' before this layer"); }
+                    }).ToArray();
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => b.Add(name, operands[0], operands[1], p));
+                }
                 default:
                     throw Error(at.Path + ".op", $"unknown op '{op}'; supported: {string.Join(", ", Ops)}");
             }

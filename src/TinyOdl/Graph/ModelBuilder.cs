@@ -67,6 +67,28 @@ public sealed class ModelBuilder
         return y;
     }
 
+    public Value LeakyRelu(string name, Value input, float slope = 0.01f, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        if (!float.IsFinite(slope)) throw TinyOdlException.At($"node '{name}'", $"negative_slope must be a finite number, got {slope}");
+        var prec = precision ?? DefaultPrecision;
+        var y = NewActivation(name, input.Shape, prec.Storage());
+        _nodes.Add(new LeakyReluNode(name, input, y, slope) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>Element-wise sum of two values of the same shape (a residual connection).</summary>
+    public Value Add(string name, Value a, Value b, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        if (!a.Shape.Equals(b.Shape))
+            throw TinyOdlException.At($"node '{name}'", $"shape mismatch: '{a.Name}' is {a.Shape} but '{b.Name}' is {b.Shape}");
+        var prec = precision ?? DefaultPrecision;
+        var y = NewActivation(name, a.Shape, prec.Storage());
+        _nodes.Add(new AddNode(name, a, b, y) { Precision = prec });
+        return y;
+    }
+
     public ModelBuilder MseLoss(string name, Value prediction) =>
         SetLoss(name, prediction, (t, l) => new MseLossNode(name, prediction, t, l));
 

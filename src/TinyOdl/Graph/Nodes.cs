@@ -19,6 +19,20 @@ public sealed record LinearNode(string Name, Value Input, Parameter Weight, Para
     public override string OpName => "linear";
 }
 
+/// <summary>y = x &gt; 0 ? x : slope * x (PyTorch's LeakyReLU; slope 0.01 by default).</summary>
+public sealed record LeakyReluNode(string Name, Value Input, Value Output, float Slope) : Node(Name, Output)
+{
+    public override IEnumerable<Value> Inputs => [Input];
+    public override string OpName => "leaky_relu";
+}
+
+/// <summary>y = a + b, same shapes (a residual connection).</summary>
+public sealed record AddNode(string Name, Value A, Value B, Value Output) : Node(Name, Output)
+{
+    public override IEnumerable<Value> Inputs => [A, B];
+    public override string OpName => "add";
+}
+
 /// <summary>y = max(x, 0), with ReLU'(0) = 0.</summary>
 public sealed record ReluNode(string Name, Value Input, Value Output) : Node(Name, Output)
 {

@@ -68,6 +68,21 @@ public static class Autodiff
                     ops.Add(new ReluForward(r.Name, x, y));
                     break;
                 }
+                case LeakyReluNode r:
+                {
+                    var x = As(r.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new ReluForward(r.Name, x, y, r.Slope));
+                    break;
+                }
+                case AddNode a:
+                {
+                    var x1 = As(a.A, storage);
+                    var x2 = As(a.B, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new AddForward(a.Name, x1, x2, y));
+                    break;
+                }
                 default:
                     throw new NotSupportedException($"autodiff: no forward rule for {node.OpName}");
             }
@@ -152,6 +167,17 @@ public static class Autodiff
                 case ReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
                         Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx));
+                    break;
+                case LeakyReluNode r:
+                    if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
+                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx, r.Slope));
+                    break;
+                case AddNode a:
+                    // d(a + b)/da = d(a + b)/db = 1: each input's gradient contribution is dY itself (a copy, or a
+                    // conversion when the input is stored in another type).
+                    foreach (var (input, side) in new[] { (a.A, "a"), (a.B, "b") })
+                        if (needsGrad.Contains(input) && input.Kind == ValueKind.Activation)
+                            Contribute(input, storage, $"{a.Name}_{side}", dx => new Cast($"{a.Name}_backward_{side}", Phase.Backward, dy, dx));
                     break;
                 default:
                     throw new NotSupportedException($"autodiff: no backward rule for {node.OpName}");

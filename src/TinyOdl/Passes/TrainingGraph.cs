@@ -64,17 +64,25 @@ public sealed record LinearWeightGradient(string Name, TrainingTensor DY, Traini
     public override IEnumerable<TrainingTensor> Writes => [DW];
 }
 
-public sealed record ReluForward(string Name, TrainingTensor X, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+/// <summary>y = x &gt; 0 ? x : slope * x (slope 0: ReLU).</summary>
+public sealed record ReluForward(string Name, TrainingTensor X, TrainingTensor Y, float Slope = 0f) : TrainingOp(Name, Phase.Forward)
 {
     public override IEnumerable<TrainingTensor> Reads => [X];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }
 
-/// <summary>dX = dY where X &gt; 0, else 0.</summary>
-public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor DY, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
+/// <summary>dX = dY where X &gt; 0, else slope * dY (0 for ReLU).</summary>
+public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor DY, TrainingTensor DX, float Slope = 0f) : TrainingOp(Name, Phase.Backward)
 {
     public override IEnumerable<TrainingTensor> Reads => [X, DY];
     public override IEnumerable<TrainingTensor> Writes => [DX];
+}
+
+/// <summary>Y = A + B element-wise.</summary>
+public sealed record AddForward(string Name, TrainingTensor A, TrainingTensor B, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [A, B];
+    public override IEnumerable<TrainingTensor> Writes => [Y];
 }
 
 /// <summary>Accumulates a second gradient contribution: Acc += Addend (a value used by several nodes).</summary>

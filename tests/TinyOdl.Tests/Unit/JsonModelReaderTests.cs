@@ -65,7 +65,7 @@ public class JsonModelReaderTests
 
     [Fact]
     public void UnknownOpNamesLayerAndSupportedOps() =>
-        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, relu",
+        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, relu, leaky_relu, add",
             ErrorOf(Valid.Replace("\"op\": \"relu\"", "\"op\": \"gelu\"")));
 
     [Fact]
@@ -107,6 +107,22 @@ public class JsonModelReaderTests
     public void OptimizerRangeIsChecked() =>
         Assert.Equal("m.json: optimizer.momentum: must be in [0, 1), got 1.5",
             ErrorOf(Valid.Replace("\"momentum\": 0.5", "\"momentum\": 1.5")));
+
+    [Fact]
+    public void LeakyReluAndResidualAdd()
+    {
+        var json = Valid.Replace("{ \"name\": \"act\", \"op\": \"relu\" },",
+            "{ \"name\": \"act\", \"op\": \"leaky_relu\", \"negative_slope\": 0.2 }, { \"name\": \"fc1b\", \"op\": \"linear\", \"out_features\": 3 }, { \"name\": \"sum\", \"op\": \"add\", \"inputs\": [\"act\", \"fc1b\"] },");
+        var m = Parse(json).Model;
+        Assert.Equal(0.2f, Assert.IsType<LeakyReluNode>(m.Nodes[1]).Slope);
+        var add = Assert.IsType<AddNode>(m.Nodes[3]);
+        Assert.Equal(("act", "fc1b"), (add.A.Name, add.B.Name));
+    }
+
+    [Fact]
+    public void AddOfDifferentShapesIsAShapeError() =>
+        Assert.Equal("m.json: layers[2] (sum): shape mismatch: 'act' is [3] but 'x' is [4]",
+            ErrorOf(Valid.Replace("{ \"name\": \"fc2\"", "{ \"name\": \"sum\", \"op\": \"add\", \"inputs\": [\"act\", \"x\"] }, { \"name\": \"fc2\"")));
 
     [Fact]
     public void MissingFile()

@@ -5,25 +5,44 @@ namespace TinyOdl.Kernels.Lowering;
 /// <summary>Element-by-element kernels: activations, gradient accumulation, conversions. Named by storage type.</summary>
 internal static class ElementwiseLowering
 {
-    /// <summary>y = x &gt; 0 ? x : +0 (so ReLU(-0) = +0 and ReLU(NaN) = +0 on every backend).</summary>
-    public static Kernel ReluForward(int n, ScalarType t, KernelTarget target)
+    /// <summary>
+    /// y = x &gt; 0 ? x : +0 for ReLU (so ReLU(-0) = +0 and ReLU(NaN) = +0 on every backend);
+    /// y = x &gt; 0 ? x : x * slope for LeakyReLU (one rounded product). The slope is a constant of the storage type.
+    /// </summary>
+    public static Kernel ReluForward(int n, ScalarType t, float slope, KernelTarget target)
     {
         var k = new KernelBuilder();
         var x = k.Input("x", t, n);
         var y = k.Output("y", t, n);
-        k.For("i", 0, n, target.Vector, i => k.Store(y, i, Select(Gt(x[i], Const(0f, t)), x[i], Const(0f, t))));
-        return k.BuildKernel($"relu_{t.Tag()}_forward{target.Suffix}_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(y, i, Select(Gt(x[i], Const(0f, t)), x[i], Negative(x[i], slope, t))));
+        return k.BuildKernel($"{ActivationName(slope)}_{t.Tag()}_forward{target.Suffix}_{n}");
     }
 
-    /// <summary>dx = x &gt; 0 ? dy : +0 (the subgradient at 0 is 0, as in PyTorch).</summary>
-    public static Kernel ReluBackward(int n, ScalarType t, KernelTarget target)
+    /// <summary>dx = x &gt; 0 ? dy : +0 for ReLU (the subgradient at 0 is 0, as in PyTorch); dy * slope for LeakyReLU.</summary>
+    public static Kernel ReluBackward(int n, ScalarType t, float slope, KernelTarget target)
     {
         var k = new KernelBuilder();
         var x = k.Input("x", t, n);
         var dy = k.Input("dy", t, n);
         var dx = k.Output("dx", t, n);
-        k.For("i", 0, n, target.Vector, i => k.Store(dx, i, Select(Gt(x[i], Const(0f, t)), dy[i], Const(0f, t))));
-        return k.BuildKernel($"relu_{t.Tag()}_backward{target.Suffix}_{n}");
+        k.For("i", 0, n, target.Vector, i => k.Store(dx, i, Select(Gt(x[i], Const(0f, t)), dy[i], Negative(dy[i], slope, t))));
+        return k.BuildKernel($"{ActivationName(slope)}_{t.Tag()}_backward{target.Suffix}_{n}");
+    }
+
+    private static Expr Negative(Expr v, float slope, ScalarType t) => slope == 0f ? Const(0f, t) : v * Const(slope, t);
+
+    private static string ActivationName(float slope) =>
+        slope == 0f ? "relu" : $"leaky_relu{BitConverter.SingleToUInt32Bits(slope):x8}";
+
+    /// <summary>y = a + b.</summary>
+    public static Kernel Add(int n, ScalarType t, KernelTarget target)
+    {
+        var k = new KernelBuilder();
+        var a = k.Input("a", t, n);
+        var b = k.Input("b", t, n);
+        var y = k.Output("y", t, n);
+        k.For("i", 0, n, target.Vector, i => k.Store(y, i, a[i] + b[i]));
+        return k.BuildKernel($"add_{t.Tag()}{target.Suffix}_{n}");
     }
 
     /// <summary>acc += addend, in the storage type.</summary>
