@@ -3,6 +3,7 @@ using System.Text.Json;
 using TinyOdl.Codegen.C;
 using TinyOdl.Codegen.Llvm;
 using TinyOdl.Data;
+using TinyOdl.Graph;
 using TinyOdl.Targets;
 
 namespace TinyOdl.Codegen;
@@ -64,7 +65,9 @@ public static class ProjectWriter
         File.WriteAllText(Path.Combine(dir, "Makefile"), Makefile(p.ModelName, board, backend));
         File.WriteAllText(Path.Combine(dir, ExpectedName), string.Join("\n", expected.Select(l => l.ToString())) + "\n");
         var manifest = new Manifest(p.ModelName, board.Name, backend == Backend.C ? "c" : "llvm", BuildCombo.Default(backend).Toolchain,
-            BuildCombo.Default(backend).Opt, p.ArenaBytes, plan.IsVerify ? "verify" : "train");
+            BuildCombo.Default(backend).Opt, p.ArenaBytes, plan.IsVerify ? "verify" : "train",
+            string.Join("/", model.Model.Nodes.Select(n => n.Precision.Name()).Distinct()), board.Vlen,
+            BuildCombo.All.First(c => c.Toolchain == "gcc").CannotBuild(p));
         File.WriteAllText(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, ManifestJson.Options));
     }
 
@@ -108,7 +111,11 @@ public static class ProjectWriter
 }
 
 /// <summary>tinyodl.json: what an output folder holds, so `tinyodl run` needs no other input.</summary>
-public sealed record Manifest(string Model, string Board, string Backend, string Toolchain, string Opt, int ArenaBytes, string Mode);
+/// <param name="Precisions">The layers' precision policies, e.g. "fp16" or "fp32/fp16".</param>
+/// <param name="Vlen">The board's vector length in bits, 0 without a vector unit.</param>
+/// <param name="GccCannotBuild">Why GCC 12 cannot build this folder, or null.</param>
+public sealed record Manifest(string Model, string Board, string Backend, string Toolchain, string Opt, int ArenaBytes, string Mode,
+    string Precisions = "fp32", int Vlen = 0, string? GccCannotBuild = null);
 
 internal static class ManifestJson
 {

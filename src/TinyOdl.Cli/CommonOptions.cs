@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TinyOdl.Frontends;
+using TinyOdl.Frontends.Onnx;
 using TinyOdl.Graph;
 using TinyOdl.Targets;
 
@@ -8,7 +9,7 @@ namespace TinyOdl.Cli;
 /// <summary>Options and loaders shared by several commands.</summary>
 internal static class CommonOptions
 {
-    public static Argument<string> ModelArgument() => new("model") { Description = "Model file (.json, see docs/MODEL_FORMAT.md)" };
+    public static Argument<string> ModelArgument() => new("model") { Description = "Model file (.json or .onnx, see docs/MODEL_FORMAT.md)" };
 
     public static Option<string> BoardOption() => new("--board", "-b")
     {
@@ -46,8 +47,13 @@ internal static class CommonOptions
     public static ModelDocument LoadModel(string path, string? precision)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext != ".json")
-            throw TinyOdlException.At(path, $"unsupported model format '{ext}'; expected a .json model file");
-        return JsonModelReader.Load(path, precision is null ? null : PrecisionExtensions.Parse(precision, "--precision"));
+        var prec = precision is null ? (Precision?)null : PrecisionExtensions.Parse(precision, "--precision");
+        return ext switch
+        {
+            ".json" => JsonModelReader.Load(path, prec),
+            // Loss and optimizer: the importer's defaults (docs/MODEL_FORMAT.md, "ONNX import") until the CLI has options for them.
+            ".onnx" => OnnxModelReader.Load(path, new OnnxImportOptions { Precision = prec }),
+            _ => throw TinyOdlException.At(path, $"unsupported model format '{ext}'; expected a .json or .onnx model file"),
+        };
     }
 }

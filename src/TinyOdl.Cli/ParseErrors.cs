@@ -10,6 +10,7 @@ internal static partial class ParseErrors
     {
         var message = Whitespace().Replace(error.Message.Replace(":\n", ": ").Replace("\n", ", "), " ").Trim();
         message = message.Replace(": , ", ": ").Replace(", ,", ",");
+        message = TypeName().Replace(message, m => m.Groups[1].Value.Contains("Int32") ? "as an integer" : "as a value of the expected kind");
         string? name = error.SymbolResult switch
         {
             OptionResult o => o.Option.Name,
@@ -22,4 +23,8 @@ internal static partial class ParseErrors
 
     [GeneratedRegex(@"[ \t]+")]
     private static partial Regex Whitespace();
+
+    /// <summary>"as expected type 'System.Nullable`1[System.Int32]'": .NET's names mean nothing to a user.</summary>
+    [GeneratedRegex(@"as expected type '([^']+)'")]
+    private static partial Regex TypeName();
 }

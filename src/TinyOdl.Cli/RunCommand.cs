@@ -68,9 +68,11 @@ internal static class RunCommand
         var tc = toolchain ?? manifest.Toolchain;
         if (manifest.Backend == "llvm" ? tc != "llvm" : tc == "llvm")
             throw TinyOdlException.At("--toolchain", $"'{tc}' cannot build the {manifest.Backend} backend's output");
+        if (tc == "gcc" && manifest.GccCannotBuild is { } why)
+            throw TinyOdlException.At("--toolchain gcc", $"cannot build '{dir}' ({manifest.Precisions} on {manifest.Board}): {why}");
         var combo = new BuildCombo(tc, opt ?? manifest.Opt, manifest.Backend == "llvm" ? Backend.Llvm : Backend.C);
 
-        AnsiConsole.MarkupLine($"Building and running [bold]{Markup.Escape(manifest.Model)}[/] on {Markup.Escape(manifest.Board)} with {Markup.Escape(combo.Name)} (qemu, -icount shift=0)...");
+        AnsiConsole.MarkupLine($"Building and running [bold]{Markup.Escape(manifest.Model)}[/] ({Markup.Escape(manifest.Precisions)}) on {Markup.Escape(manifest.Board)}{(manifest.Vlen > 0 ? $" (VLEN {manifest.Vlen})" : "")} with {Markup.Escape(combo.Name)} (qemu, -icount shift=0)...");
         var run = QemuRunner.BuildAndRun(dir, combo);
         if (!run.Succeeded)
         {

@@ -43,7 +43,7 @@ internal static class VerifyCommand
 
         var root = keep ?? Path.Combine(Path.GetTempPath(), $"tinyodl-verify-{Environment.ProcessId}");
         var precisions = string.Join("/", doc.Model.Nodes.Select(n => n.Precision.Name()).Distinct());
-        var table = new Table().Title($"Bit-exactness of '{Markup.Escape(doc.Model.Name)}' ({precisions}) on {Markup.Escape(board.Name)}: {steps} steps, {values} values per run")
+        var table = new Table().Title($"Bit-exactness of '{Markup.Escape(doc.Model.Name)}' ({precisions}) on {Markup.Escape(board.Name)}{(board.HasVector ? $" VLEN {board.Vlen}" : "")}: {steps} steps, {values} values per run")
             .AddColumn("Toolchain").AddColumn(new TableColumn("Instructions / step").RightAligned()).AddColumn("Result");
         int failures = 0;
         try

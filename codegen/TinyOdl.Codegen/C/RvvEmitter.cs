@@ -7,22 +7,21 @@ namespace TinyOdl.Codegen.C;
 /// Emits a lanes loop (<see cref="For.Lanes"/>) as RVV 1.0 intrinsics, strip-mined with vsetvl. Every lane
 /// performs its iteration's scalar operations with the same rounding (vfmacc and vfwmacc are fused like fma;
 /// widening is exact), so the vector kernel is bit-identical to the scalar one. Element groups: binary16 in
-/// LMUL 1 and binary32 in LMUL 2 when a loop mixes them (same element count), binary32 in LMUL 1 otherwise.
+/// LMUL 1 and binary32 in LMUL 2 (the same element count, so mixed loops need one vsetvl; the LLVM IR backend's
+/// &lt;vscale x 4 x half|float&gt; is the same grouping).
 /// </summary>
 internal sealed class RvvEmitter
 {
     private readonly LaneAnalysis _lanes;
     private readonly string _half = "f16m1";
-    private readonly string _single;
-    private readonly string _mask;
+    private readonly string _single = "f32m2";
+    private readonly string _mask = "b16";     // SEW/LMUL = 16 for both groups
     private readonly string _vsetvl;
 
     private RvvEmitter(For loop)
     {
         _lanes = new LaneAnalysis(loop);
-        _single = _lanes.HasHalf ? "f32m2" : "f32m1";
-        _mask = _lanes.HasHalf || !_lanes.HasSingle ? "b16" : "b32";
-        _vsetvl = _lanes.HasHalf ? "__riscv_vsetvl_e16m1" : "__riscv_vsetvl_e32m1";
+        _vsetvl = _lanes.HasHalf ? "__riscv_vsetvl_e16m1" : "__riscv_vsetvl_e32m2";
     }
 
     public static void Emit(StringBuilder sb, For loop, int depth, Func<Expr, string> scalar)
@@ -39,7 +38,7 @@ internal sealed class RvvEmitter
 
     private string Group(ScalarType t) => t == ScalarType.F16 ? _half : _single;
     private static string Sew(ScalarType t) => t == ScalarType.F16 ? "16" : "32";
-    private string VectorType(ScalarType t) => t == ScalarType.F16 ? "vfloat16m1_t" : $"vfloat32{_single[3..]}_t";
+    private static string VectorType(ScalarType t) => t == ScalarType.F16 ? "vfloat16m1_t" : "vfloat32m2_t";
     private static string ScalarType_(ScalarType t) => t == ScalarType.F16 ? "_Float16" : "float";
 
     private void Block(StringBuilder sb, IReadOnlyList<Stmt> body, int depth, Func<Expr, string> scalar)

@@ -36,6 +36,6 @@ public sealed record BuildCombo(string Toolchain, string Opt, Backend Backend)
     /// </summary>
     public string? CannotBuild(Kernels.KernelProgram program) => Toolchain != "gcc" ? null
         : program.UsesHalf ? "GCC 12 has no _Float16 for RISC-V"
-        : program.UsesLanes ? "GCC 12 has no RVV intrinsics"
+        : program.UsesLanes ? "GCC 12 has no RVV 1.0 intrinsics and rejects -march with zvfh"
         : null;
 }
