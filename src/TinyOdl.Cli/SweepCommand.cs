@@ -50,7 +50,7 @@ internal static class SweepCommand
             Parallel.For(0, cases.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
             {
                 var c = cases[i];
-                Console.Error.WriteLine($"sweep: {c.Board.Name} (VLEN {c.Board.Vlen}) {c.Precision.Name()} ...");
+                Console.Error.WriteLine($"sweep: {c.Board.Name}{(c.Board.HasVector ? $" (VLEN {c.Board.Vlen})" : "")} {c.Precision.Name()} ...");
                 outcomes[i] = RunCase(modelPath, c, backend, Path.Combine(root, $"{c.Board.Name}-{c.Board.Vlen}-{c.Precision.Name()}"));
             });
         }
