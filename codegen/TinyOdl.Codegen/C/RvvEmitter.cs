@@ -6,22 +6,24 @@ namespace TinyOdl.Codegen.C;
 /// <summary>
 /// Emits a lanes loop (<see cref="For.Lanes"/>) as RVV 1.0 intrinsics, strip-mined with vsetvl. Every lane
 /// performs its iteration's scalar operations with the same rounding (vfmacc and vfwmacc are fused like fma;
-/// widening is exact), so the vector kernel is bit-identical to the scalar one. Element groups: binary16 in
-/// LMUL 1 and binary32 in LMUL 2 (the same element count, so mixed loops need one vsetvl; the LLVM IR backend's
-/// &lt;vscale x 4 x half|float&gt; is the same grouping).
+/// widening is exact), so the vector kernel is bit-identical to the scalar one. Element groups: in loops with
+/// binary16, binary16 at LMUL 2 and binary32 at LMUL 4 (the same element count, one vsetvl for both; twice the lanes
+/// of binary32-only loops, which use LMUL 2). The LLVM IR backend uses the same groups.
 /// </summary>
 internal sealed class RvvEmitter
 {
     private readonly LaneAnalysis _lanes;
-    private readonly string _half = "f16m1";
-    private readonly string _single = "f32m2";
-    private readonly string _mask = "b16";     // SEW/LMUL = 16 for both groups
+    private readonly string _half = "f16m2";
+    private readonly string _single;
+    private readonly string _mask;             // SEW/LMUL of the groups: 8 with binary16, 16 without
     private readonly string _vsetvl;
 
     private RvvEmitter(For loop)
     {
         _lanes = new LaneAnalysis(loop);
-        _vsetvl = _lanes.HasHalf ? "__riscv_vsetvl_e16m1" : "__riscv_vsetvl_e32m2";
+        _single = _lanes.HasHalf ? "f32m4" : "f32m2";
+        _mask = _lanes.HasHalf ? "b8" : "b16";
+        _vsetvl = _lanes.HasHalf ? "__riscv_vsetvl_e16m2" : "__riscv_vsetvl_e32m2";
     }
 
     public static void Emit(StringBuilder sb, For loop, int depth, Func<Expr, string> scalar)
@@ -38,7 +40,7 @@ internal sealed class RvvEmitter
 
     private string Group(ScalarType t) => t == ScalarType.F16 ? _half : _single;
     private static string Sew(ScalarType t) => t == ScalarType.F16 ? "16" : "32";
-    private static string VectorType(ScalarType t) => t == ScalarType.F16 ? "vfloat16m1_t" : "vfloat32m2_t";
+    private string VectorType(ScalarType t) => $"vfloat{Sew(t)}{Group(t)[3..]}_t";
     private static string ScalarType_(ScalarType t) => t == ScalarType.F16 ? "_Float16" : "float";
 
     private void Block(StringBuilder sb, IReadOnlyList<Stmt> body, int depth, Func<Expr, string> scalar)

@@ -85,25 +85,28 @@ public static class LlvmBackend
         };
     }
 
-    /// <summary>Lanes per vector group: &lt;vscale x 4 x half&gt; is one RVV register (LMUL 1), &lt;vscale x 4 x float&gt; two.</summary>
-    private const int Lanes = 4;
-    private const string AllLanes = "<vscale x 4 x i1> splat (i1 true)";
+    /// <summary>
+    /// Lanes per vector (times vscale = VLEN/64): loops with binary16 use 8 (half at LMUL 2, float at LMUL 4), binary32-only
+    /// loops 4 (float at LMUL 2), matching the C backend's RVV groups.
+    /// </summary>
+    private static int LanesOf(LaneAnalysis a) => a.HasHalf ? 8 : 4;
 
-    private static string VectorType(ScalarType t) => $"<vscale x {Lanes} x {TypeName(t)}>";
-    private static string Nx(ScalarType t) => $"nxv{Lanes}{t.Tag()}";
+    private static string VectorType(ScalarType t, int n) => t == ScalarType.Bool ? $"<vscale x {n} x i1>" : $"<vscale x {n} x {TypeName(t)}>";
+    private static string Nx(ScalarType t, int n) => $"nxv{n}{t.Tag()}";
+    private static string AllLanes(int n) => $"<vscale x {n} x i1> splat (i1 true)";
 
     /// <summary>Intrinsics the vector loops use; unused declarations cost nothing.</summary>
     private static readonly string[] VectorDeclarations =
     [
         "declare i32 @llvm.experimental.get.vector.length.i32(i32, i32 immarg, i1 immarg)",
-        .. new[] { ScalarType.F16, ScalarType.F32 }.SelectMany(t => new[]
+        .. new[] { 4, 8 }.SelectMany(n => new[] { ScalarType.F16, ScalarType.F32 }.SelectMany(t => new[]
         {
-            $"declare {VectorType(t)} @llvm.vp.load.{Nx(t)}.p0(ptr, <vscale x 4 x i1>, i32)",
-            $"declare {VectorType(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr, i32, <vscale x 4 x i1>, i32)",
-            $"declare void @llvm.vp.store.{Nx(t)}.p0({VectorType(t)}, ptr, <vscale x 4 x i1>, i32)",
-            $"declare void @llvm.experimental.vp.strided.store.{Nx(t)}.p0.i32({VectorType(t)}, ptr, i32, <vscale x 4 x i1>, i32)",
-            $"declare {VectorType(t)} @llvm.fma.{Nx(t)}({VectorType(t)}, {VectorType(t)}, {VectorType(t)})",
-        }),
+            $"declare {VectorType(t, n)} @llvm.vp.load.{Nx(t, n)}.p0(ptr, {VectorType(ScalarType.Bool, n)}, i32)",
+            $"declare {VectorType(t, n)} @llvm.experimental.vp.strided.load.{Nx(t, n)}.p0.i32(ptr, i32, {VectorType(ScalarType.Bool, n)}, i32)",
+            $"declare void @llvm.vp.store.{Nx(t, n)}.p0({VectorType(t, n)}, ptr, {VectorType(ScalarType.Bool, n)}, i32)",
+            $"declare void @llvm.experimental.vp.strided.store.{Nx(t, n)}.p0.i32({VectorType(t, n)}, ptr, i32, {VectorType(ScalarType.Bool, n)}, i32)",
+            $"declare {VectorType(t, n)} @llvm.fma.{Nx(t, n)}({VectorType(t, n)}, {VectorType(t, n)}, {VectorType(t, n)})",
+        })),
     ];
 
     /// <summary>An IR float constant: LLVM spells binary32 values as the hex bits of the equal binary64.</summary>
@@ -159,8 +162,8 @@ public static class LlvmBackend
             foreach (var loop in IrWalker.Statements(body).OfType<For>().Where(f => f.Lanes))
                 _analyses[loop] = new LaneAnalysis(loop);
             foreach (var l in parameters.Concat(IrWalker.DeclaredLocals(body)))
-                sb.AppendLine(IsVectorLocal(l)
-                    ? $"  %{l.Name}.addr = alloca {VectorType(l.Type)}"
+                sb.AppendLine(VectorLanes(l) is int n
+                    ? $"  %{l.Name}.addr = alloca {VectorType(l.Type, n)}"
                     : $"  %{l.Name}.addr = alloca {TypeName(l.Type)}, align {Align(l.Type)}");
         }
 
@@ -170,7 +173,13 @@ public static class LlvmBackend
         private LaneAnalysis? _lanes;   // the lanes loop being emitted, if any
         private string _evl = "";
 
-        private bool IsVectorLocal(Local l) => _analyses.Values.Any(a => a.IsVaryingLocal(l));
+        private int _vf;                // lanes of the current lanes loop
+
+        /// <summary>The lane count of a local that holds a vector (varying in its lanes loop), or null.</summary>
+        private int? VectorLanes(Local l) => _analyses.Values.Where(a => a.IsVaryingLocal(l)).Select(a => (int?)LanesOf(a)).FirstOrDefault();
+
+        private bool IsVectorLocal(Local l) => VectorLanes(l) is not null;
+        private string VT(ScalarType t) => VectorType(t, _vf);
 
         /// <summary>
         /// for (i = from; i &lt; to; i += evl), evl = get.vector.length(to - i): every access in the body is a VP load or
@@ -189,7 +198,8 @@ public static class LlvmBackend
             sb.AppendLine($"  br i1 {c}, label %{body}, label %{end}");
             sb.AppendLine($"{body}:");
             var remaining = Temp($"sub i32 {to}, {iv}");
-            var evl = Temp($"call i32 @llvm.experimental.get.vector.length.i32(i32 {remaining}, i32 {Lanes}, i1 true)");
+            _vf = LanesOf(_analyses[f]);
+            var evl = Temp($"call i32 @llvm.experimental.get.vector.length.i32(i32 {remaining}, i32 {_vf}, i1 true)");
             (_lanes, _evl) = (_analyses[f], evl);
             Block(f.Body);
             _lanes = null;
@@ -209,8 +219,8 @@ public static class LlvmBackend
             int stride = _lanes!.Stride(st.Index);
             var ptr = ElementPointer(st.Buffer, st.Index);
             return stride == 1
-                ? $"  call void @llvm.vp.store.{Nx(t)}.p0({VectorType(t)} {value}, ptr {ptr}, {AllLanes}, i32 {_evl})"
-                : $"  call void @llvm.experimental.vp.strided.store.{Nx(t)}.p0.i32({VectorType(t)} {value}, ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})";
+                ? $"  call void @llvm.vp.store.{Nx(t, _vf)}.p0({VT(t)} {value}, ptr {ptr}, {AllLanes(_vf)}, i32 {_evl})"
+                : $"  call void @llvm.experimental.vp.strided.store.{Nx(t, _vf)}.p0.i32({VT(t)} {value}, ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes(_vf)}, i32 {_evl})";
         }
 
         /// <summary>A value as a vector: varying values as they are, uniform ones splatted.</summary>
@@ -218,10 +228,10 @@ public static class LlvmBackend
         {
             if (Varying(e)) return Expr(e);
             var s = Expr(e);
-            var vt = e.Type == ScalarType.Bool ? "<vscale x 4 x i1>" : VectorType(e.Type);
+            var vt = VT(e.Type);
             var st = e.Type == ScalarType.Bool ? "i1" : TypeName(e.Type);
             var ins = Temp($"insertelement {vt} poison, {st} {s}, i64 0");
-            return Temp($"shufflevector {vt} {ins}, {vt} poison, <vscale x 4 x i32> zeroinitializer");
+            return Temp($"shufflevector {vt} {ins}, {vt} poison, <vscale x {_vf} x i32> zeroinitializer");
         }
 
         private void Block(IReadOnlyList<Stmt> body)
@@ -280,7 +290,7 @@ public static class LlvmBackend
             if (IsVectorLocal(l))
             {
                 var vv = VectorOperand(value);
-                sb.AppendLine($"  store {VectorType(l.Type)} {vv}, ptr %{l.Name}.addr");
+                sb.AppendLine($"  store {VT(l.Type)} {vv}, ptr %{l.Name}.addr");
                 return;
             }
             var v = Expr(value);
@@ -311,7 +321,7 @@ public static class LlvmBackend
         private string Expr(Expr e)
         {
             bool v = Varying(e);
-            string Ty(ScalarType t) => v ? (t == ScalarType.Bool ? "<vscale x 4 x i1>" : VectorType(t)) : TypeName(t);
+            string Ty(ScalarType t) => v ? VT(t) : TypeName(t);
             string Op(Expr x) => v ? VectorOperand(x) : Expr(x);
             switch (e)
             {
@@ -325,8 +335,8 @@ public static class LlvmBackend
                     int stride = _lanes!.Stride(l.Index);
                     var ptr = ElementPointer(l.Buffer, l.Index);
                     return stride == 1
-                        ? Temp($"call {Ty(t)} @llvm.vp.load.{Nx(t)}.p0(ptr {ptr}, {AllLanes}, i32 {_evl})")
-                        : Temp($"call {Ty(t)} @llvm.experimental.vp.strided.load.{Nx(t)}.p0.i32(ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes}, i32 {_evl})");
+                        ? Temp($"call {Ty(t)} @llvm.vp.load.{Nx(t, _vf)}.p0(ptr {ptr}, {AllLanes(_vf)}, i32 {_evl})")
+                        : Temp($"call {Ty(t)} @llvm.experimental.vp.strided.load.{Nx(t, _vf)}.p0.i32(ptr {ptr}, i32 {stride * t.SizeInBytes()}, {AllLanes(_vf)}, i32 {_evl})");
                 }
                 case Load l:
                 {
@@ -345,7 +355,7 @@ public static class LlvmBackend
                     var b = Op(f.B);
                     var c = Op(f.C);
                     var t = Ty(f.Type);
-                    return Temp($"call {t} @llvm.fma.{(v ? Nx(f.Type) : f.Type.Tag())}({t} {a}, {t} {b}, {t} {c})");
+                    return Temp($"call {t} @llvm.fma.{(v ? Nx(f.Type, _vf) : f.Type.Tag())}({t} {a}, {t} {b}, {t} {c})");
                 }
                 case Compare c:
                 {

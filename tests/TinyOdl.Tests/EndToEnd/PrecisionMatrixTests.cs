@@ -122,30 +122,30 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
                     break;
                 case "fp16":
                     // binary16 accumulation: the multiply-adds are binary16 vector FMAs, never widening ones.
-                    Assert.Contains("__riscv_vsetvl_e16m1", c);
-                    Assert.Contains("__riscv_vfmacc_vf_f16m1", c);
+                    Assert.Contains("__riscv_vsetvl_e16m2", c);
+                    Assert.Contains("__riscv_vfmacc_vf_f16m2", c);
                     Assert.DoesNotContain("vfwmacc", c);
-                    Assert.Contains("call <vscale x 4 x half> @llvm.vp.load", ll);
-                    Assert.True(Calls(ll, "@llvm.fma.nxv4f16"), "no vector binary16 fma");
+                    Assert.Contains("call <vscale x 8 x half> @llvm.vp.load", ll);
+                    Assert.True(Calls(ll, "@llvm.fma.nxv8f16"), "no vector binary16 fma");
                     break;
                 case "fp16-mixed":
                     // binary32 accumulation of binary16 products: widening multiply-adds in the Linear kernels.
-                    Assert.Contains("__riscv_vsetvl_e16m1", c);
-                    Assert.Contains("__riscv_vfwmacc_vf_f32m2", c);
-                    Assert.DoesNotContain("__riscv_vfmacc_vf_f16m1", c);
-                    Assert.Contains("call <vscale x 4 x half> @llvm.vp.load", ll);
-                    Assert.True(Calls(ll, "@llvm.fma.nxv4f32"), "no vector binary32 fma");
-                    Assert.False(Calls(ll, "@llvm.fma.nxv4f16"), "fp16-mixed must not accumulate in binary16");
+                    Assert.Contains("__riscv_vsetvl_e16m2", c);
+                    Assert.Contains("__riscv_vfwmacc_vf_f32m4", c);
+                    Assert.DoesNotContain("__riscv_vfmacc_vf_f16m2", c);
+                    Assert.Contains("call <vscale x 8 x half> @llvm.vp.load", ll);
+                    Assert.True(Calls(ll, "@llvm.fma.nxv8f32"), "no vector binary32 fma");
+                    Assert.False(Calls(ll, "@llvm.fma.nxv8f16"), "fp16-mixed must not accumulate in binary16");
                     break;
                 default: // per layer: a bit of everything, and vectorized conversions
                     Assert.Contains("__riscv_vsetvl_e32m2", c);
-                    Assert.Contains("__riscv_vsetvl_e16m1", c);
+                    Assert.Contains("__riscv_vsetvl_e16m2", c);
                     Assert.Contains("__riscv_vfmacc_vf_f32m2", c);
-                    Assert.Contains("__riscv_vfmacc_vf_f16m1", c);
-                    Assert.Contains("__riscv_vfwmacc_vf_f32m2", c);
-                    Assert.Contains("__riscv_vfncvt_f_f_w_f16m1", c);
-                    Assert.Contains("__riscv_vfwcvt_f_f_v_f32m2", c);
-                    Assert.True(Calls(ll, "@llvm.fma.nxv4f16") && Calls(ll, "@llvm.fma.nxv4f32"), "per-layer precisions need both vector fmas");
+                    Assert.Contains("__riscv_vfmacc_vf_f16m2", c);
+                    Assert.Contains("__riscv_vfwmacc_vf_f32m4", c);
+                    Assert.Contains("__riscv_vfncvt_f_f_w_f16m2", c);
+                    Assert.Contains("__riscv_vfwcvt_f_f_v_f32m4", c);
+                    Assert.True(Calls(ll, "@llvm.fma.nxv8f16") && Calls(ll, "@llvm.fma.nxv4f32"), "per-layer precisions need both vector fmas");
                     break;
             }
         }
@@ -184,11 +184,10 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
     }
 
     /// <summary>
-    /// The sizes are chosen so that strip-mining ends in a partial strip. Lanes per strip (VLMAX): the C backend uses
-    /// LMUL 1 of the narrowest type (VLEN/16 for kernels that touch binary16, VLEN/32 for binary32-only kernels); the
-    /// LLVM backend uses &lt;vscale x 4 x T&gt; (VLEN/16 lanes) for every type. For both, some lanes loop of every vector
-    /// variant has a trip count VLMAX does not divide, and (except in the 1x1 model) some loop needs more than one
-    /// strip at VLEN 128.
+    /// The sizes are chosen so that strip-mining ends in a partial strip. Lanes per strip (VLMAX), the same in both
+    /// backends: VLEN/8 for loops that touch binary16 (binary16 at LMUL 2), VLEN/16 for binary32-only loops (LMUL 2).
+    /// Some lanes loop of every vector variant has a trip count VLMAX does not divide, and (except in the 1x1 model)
+    /// some loop needs more than one strip at VLEN 128.
     /// </summary>
     [Theory]
     [MemberData(nameof(Variants))]
@@ -200,8 +199,8 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
                      from f in IrWalker.Statements(k.Body).OfType<For>()
                      where f.Lanes
                      let trip = ((IntConst)f.To).Value - ((IntConst)f.From).Value
-                     let c = v.Board!.Vlen / (new LaneAnalysis(f).HasHalf ? 16 : 32)
-                     select (Kernel: k.Name, Trip: trip, C: c, Llvm: v.Board!.Vlen / 16)).ToArray();
+                     let c = v.Board!.Vlen / (new LaneAnalysis(f).HasHalf ? 8 : 16)
+                     select (Kernel: k.Name, Trip: trip, C: c, Llvm: c)).ToArray();
         output.WriteLine(string.Join("\n", loops.Select(l => $"{l.Kernel}: {l.Trip} iterations, {l.C} lanes per strip in C, {l.Llvm} in LLVM IR")));
         Assert.NotEmpty(loops);
         Assert.Contains(loops, l => l.Trip % l.C != 0);
