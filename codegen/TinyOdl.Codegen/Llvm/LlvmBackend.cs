@@ -181,35 +181,6 @@ public static class LlvmBackend
         private bool IsVectorLocal(Local l) => VectorLanes(l) is not null;
         private string VT(ScalarType t) => VectorType(t, _vf);
 
-        /// <summary>
-        /// for (i = from; i &lt; to; i += evl), evl = get.vector.length(to - i): every access in the body is a VP load or
-        /// store of evl lanes at the strip's first element; arithmetic is plain IR on scalable vectors (no fast-math).
-        /// </summary>
-        private void VectorLoop(For f)
-        {
-            int n = _label++;
-            string cond = $"{f.Index.Name}.cond{n}", body = $"{f.Index.Name}.body{n}", end = $"{f.Index.Name}.end{n}";
-            StoreLocal(f.Index, f.From);
-            sb.AppendLine($"  br label %{cond}");
-            sb.AppendLine($"{cond}:");
-            var iv = Temp($"load i32, ptr %{f.Index.Name}.addr, align 4");
-            var to = Expr(f.To);
-            var c = Temp($"icmp slt i32 {iv}, {to}");
-            sb.AppendLine($"  br i1 {c}, label %{body}, label %{end}");
-            sb.AppendLine($"{body}:");
-            var remaining = Temp($"sub i32 {to}, {iv}");
-            _vf = LanesOf(_analyses[f]);
-            var evl = Temp($"call i32 @llvm.experimental.get.vector.length.i32(i32 {remaining}, i32 {_vf}, i1 true)");
-            (_lanes, _evl) = (_analyses[f], evl);
-            Block(f.Body);
-            _lanes = null;
-            var cur = Temp($"load i32, ptr %{f.Index.Name}.addr, align 4");
-            var next = Temp($"add nsw i32 {cur}, {evl}");
-            sb.AppendLine($"  store i32 {next}, ptr %{f.Index.Name}.addr, align 4");
-            sb.AppendLine($"  br label %{cond}");
-            sb.AppendLine($"{end}:");
-        }
-
         private bool Varying(Expr e) => _lanes is not null && _lanes.IsVarying(e);
 
         private string VectorStore(Store st)
@@ -252,7 +223,6 @@ public static class LlvmBackend
                         sb.AppendLine($"  store {TypeName(st.Buffer.Element)} {value}, ptr {ptr}, align {st.Buffer.Element.SizeInBytes()}");
                         break;
                     }
-                    case For { Lanes: true } f: VectorLoop(f); break;
                     case For f: Loop(f); break;
                     case Return r:
                     {
@@ -265,6 +235,11 @@ public static class LlvmBackend
             }
         }
 
+        /// <summary>
+        /// for (i = from; i &lt; to; i++). A lanes loop steps by evl = get.vector.length(to - i) instead, and its body is
+        /// emitted in vector form: every access is a VP load or store of evl lanes at the strip's first element, and
+        /// arithmetic is plain IR on scalable vectors (no fast-math).
+        /// </summary>
         private void Loop(For f)
         {
             int n = _label++;
@@ -277,9 +252,18 @@ public static class LlvmBackend
             var c = Temp($"icmp slt i32 {iv}, {to}");
             sb.AppendLine($"  br i1 {c}, label %{body}, label %{end}");
             sb.AppendLine($"{body}:");
+            string step = "1";
+            if (f.Lanes)
+            {
+                _vf = LanesOf(_analyses[f]);
+                var remaining = Temp($"sub i32 {to}, {iv}");
+                step = Temp($"call i32 @llvm.experimental.get.vector.length.i32(i32 {remaining}, i32 {_vf}, i1 true)");
+                (_lanes, _evl) = (_analyses[f], step);
+            }
             Block(f.Body);
+            if (f.Lanes) _lanes = null;   // lanes loops never nest; plain loops inside one keep its context
             var cur = Temp($"load i32, ptr %{f.Index.Name}.addr, align 4");
-            var next = Temp($"add nsw i32 {cur}, 1");
+            var next = Temp($"add nsw i32 {cur}, {step}");
             sb.AppendLine($"  store i32 {next}, ptr %{f.Index.Name}.addr, align 4");
             sb.AppendLine($"  br label %{cond}");
             sb.AppendLine($"{end}:");
