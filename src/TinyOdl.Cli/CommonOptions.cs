@@ -1,4 +1,6 @@
 using System.CommandLine;
+using TinyOdl.Data;
+using TinyOdl.Evaluation;
 using TinyOdl.Frontends;
 using TinyOdl.Frontends.Onnx;
 using TinyOdl.Graph;
@@ -55,5 +57,19 @@ internal static class CommonOptions
             ".onnx" => OnnxModelReader.Load(path, new OnnxImportOptions { Precision = prec }),
             _ => throw TinyOdlException.At(path, $"unsupported model format '{ext}'; expected a .json or .onnx model file"),
         };
+    }
+
+    /// <summary>What verify-mode commands share: the compiled model, a plan of traced steps, and the evaluator's expected lines.</summary>
+    public sealed record VerifyRun(ModelDocument Document, Board Board, CompiledModel Compiled, RunPlan Plan, IReadOnlyList<ProtocolLine> Expected);
+
+    public static VerifyRun PrepareVerify(string modelPath, string boardName, int? vlen, string? precision, int steps)
+    {
+        if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
+        var doc = LoadModel(modelPath, precision);
+        var board = LoadBoard(boardName, vlen);
+        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
+        var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
+        var plan = RunPlan.Verify(train, test, steps);
+        return new VerifyRun(doc, board, compiled, plan, HarnessSimulator.Run(compiled.Program, plan));
     }
 }

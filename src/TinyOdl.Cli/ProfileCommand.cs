@@ -37,13 +37,7 @@ internal static class ProfileCommand
 
     private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string? precision, int steps, string? csvPath)
     {
-        if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
-        var doc = CommonOptions.LoadModel(modelPath, precision);
-        var board = CommonOptions.LoadBoard(boardName, vlen);
-        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
-        var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
-        var plan = RunPlan.Verify(train, test, steps);
-        var expected = HarnessSimulator.Run(compiled.Program, plan);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps);
         var dir = Path.Combine(Path.GetTempPath(), $"tinyodl-profile-{Environment.ProcessId}");
         DeviceRun run;
         try

@@ -32,13 +32,7 @@ internal static class VerifyCommand
 
     private static int Run(string modelPath, string boardName, int? vlen, string? precision, int steps, string? keep)
     {
-        if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
-        var doc = CommonOptions.LoadModel(modelPath, precision);
-        var board = CommonOptions.LoadBoard(boardName, vlen);
-        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
-        var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
-        var plan = RunPlan.Verify(train, test, steps);
-        var expected = HarnessSimulator.Run(compiled.Program, plan);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps);
         int values = expected.Sum(l => l.Fields.Count);
 
         var root = keep ?? Path.Combine(Path.GetTempPath(), $"tinyodl-verify-{Environment.ProcessId}");
