@@ -46,26 +46,34 @@ internal static class CommonOptions
         return vlen is { } v ? board.WithVlen(v) : board;
     }
 
-    public static ModelDocument LoadModel(string path, string? precision)
+    public static Option<string?> UpdateOption() => new("--update")
+    {
+        Description = "Sparse update: full, bias-only or last-K (train only the last K layers); replaces the model's trainable flags",
+    };
+
+    /// <param name="update">A sparse-update policy name (see <see cref="UpdatePolicy.Parse"/>), or null for the file's flags.</param>
+    public static ModelDocument LoadModel(string path, string? precision, string? update = null)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var prec = precision is null ? (Precision?)null : PrecisionExtensions.Parse(precision, "--precision");
-        return ext switch
+        var policy = update is null ? null : UpdatePolicy.Parse(update, "--update");
+        var doc = ext switch
         {
             ".json" => JsonModelReader.Load(path, prec),
             // Loss and optimizer: the importer's defaults (docs/MODEL_FORMAT.md, "ONNX import") until the CLI has options for them.
             ".onnx" => OnnxModelReader.Load(path, new OnnxImportOptions { Precision = prec }),
             _ => throw TinyOdlException.At(path, $"unsupported model format '{ext}'; expected a .json or .onnx model file"),
         };
+        return policy is null ? doc : doc with { Model = policy.Apply(doc.Model) };
     }
 
     /// <summary>What verify-mode commands share: the compiled model, a plan of traced steps, and the evaluator's expected lines.</summary>
     public sealed record VerifyRun(ModelDocument Document, Board Board, CompiledModel Compiled, RunPlan Plan, IReadOnlyList<ProtocolLine> Expected);
 
-    public static VerifyRun PrepareVerify(string modelPath, string boardName, int? vlen, string? precision, int steps)
+    public static VerifyRun PrepareVerify(string modelPath, string boardName, int? vlen, string? precision, int steps, string? update = null)
     {
         if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
-        var doc = LoadModel(modelPath, precision);
+        var doc = LoadModel(modelPath, precision, update);
         var board = LoadBoard(boardName, vlen);
         var compiled = Pipeline.Compile(doc.Model, board, modelPath);
         var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);

@@ -23,12 +23,13 @@ internal static class CompileCommand
         };
         var precision = CommonOptions.PrecisionOption();
         var vlen = CommonOptions.VlenOption();
+        var update = CommonOptions.UpdateOption();
         var cmd = new Command("compile", "Generate training code, data and firmware for a board into an output folder")
         {
-            model, board, backend, output, precision, vlen, verifySteps,
+            model, board, backend, output, precision, vlen, update, verifySteps,
         };
         cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!),
-            r.GetValue(output)!, r.GetValue(precision), r.GetValue(verifySteps)));
+            r.GetValue(output)!, r.GetValue(precision), r.GetValue(verifySteps), r.GetValue(update)));
         return cmd;
     }
 
@@ -44,18 +45,19 @@ internal static class CompileCommand
             AnsiConsole.MarkupLine("[yellow]More than 1% of some weight-gradient products underflow to zero: consider \"loss_scale\" in the optimizer (a power of two).[/]");
     }
 
-    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
+    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps, string? update)
     {
-        Generate(modelPath, boardName, vlen, backend, outDir, precision, verifySteps);
+        Generate(modelPath, boardName, vlen, backend, outDir, precision, verifySteps, update);
         AnsiConsole.MarkupLine($"Next: [bold]make -C {Markup.Escape(outDir)}[/] and [bold]./tinyodl run {Markup.Escape(outDir)}[/]");
         return 0;
     }
 
     /// <summary>Compiles a model file into an output folder and prints the compile report (shared with `run model.json`).</summary>
-    internal static void Generate(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps)
+    internal static void Generate(string modelPath, string boardName, int? vlen, Backend backend, string outDir, string? precision, int verifySteps,
+        string? update = null)
     {
         if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
-        var doc = CommonOptions.LoadModel(modelPath, precision);
+        var doc = CommonOptions.LoadModel(modelPath, precision, update);
         var board = CommonOptions.LoadBoard(boardName, vlen);
         var sw = Stopwatch.StartNew();
         var compiled = Pipeline.Compile(doc.Model, board, modelPath);
@@ -69,6 +71,7 @@ internal static class CompileCommand
         ProjectWriter.Write(outDir, compiled, board, backend, plan, expected);
 
         Reports.ModelSummary(compiled, board);
+        Reports.UpdatePolicies(CommonOptions.LoadModel(modelPath, precision).Model, board, update);
         AnsiConsole.MarkupLine($"Generated [bold]{Markup.Escape(outDir)}[/] ({(backend == Backend.C ? "C" : "LLVM IR")} backend): " +
             $"{compiled.Program.Kernels.Count} kernels, {plan.Train.Count} training and {plan.Test.Count} test samples, " +
             (plan.IsVerify ? $"{plan.TraceSteps} traced steps" : $"{plan.Epochs} epochs"));

@@ -21,6 +21,26 @@ internal static class Reports
         AnsiConsole.Write(mem);
     }
 
+    /// <summary>MACs per pass and arena for each sparse-update policy, so the choice is made with numbers.</summary>
+    public static void UpdatePolicies(Graph.Model model, Board board, string? selected)
+    {
+        var t = new Table().Title("Sparse update: MACs per training step and arena, per policy (--update)")
+            .AddColumn("Policy").AddColumn(new TableColumn("Trainable parameters").RightAligned())
+            .AddColumn(new TableColumn("Forward MACs").RightAligned()).AddColumn(new TableColumn("Weight-gradient MACs").RightAligned())
+            .AddColumn(new TableColumn("Input-gradient MACs").RightAligned()).AddColumn(new TableColumn("Arena bytes").RightAligned());
+        foreach (var policy in Graph.UpdatePolicy.All(model))
+        {
+            var m = policy.Apply(model);
+            var calls = Pipeline.Compile(m, board).Program.TrainStep.Calls;
+            long Macs(Kernels.Pass pass) => calls.Where(c => c.Pass == pass).Sum(c => c.Macs);
+            var name = policy.Name == (selected ?? "") ? $"[bold]{policy.Name} (selected)[/]" : policy.Name;
+            t.AddRow(name, m.Parameters.Where(p => p.Trainable).Sum(p => p.Value.Elements).ToString("N0"),
+                Macs(Kernels.Pass.Forward).ToString("N0"), Macs(Kernels.Pass.WeightGradient).ToString("N0"),
+                Macs(Kernels.Pass.InputGradient).ToString("N0"), Pipeline.Compile(m, board).Memory.ArenaBytes.ToString("N0"));
+        }
+        AnsiConsole.Write(t);
+    }
+
     private static string RoleName(TensorRole role) => role switch
     {
         TensorRole.Parameter => "weights and biases",
