@@ -22,22 +22,23 @@ internal static class ProfileCommand
         var backend = CommonOptions.BackendOption();
         var precision = CommonOptions.PrecisionOption();
         var vlen = CommonOptions.VlenOption();
+        var update = CommonOptions.UpdateOption();
         var steps = new Option<int>("--steps", "-n") { Description = "Training steps to average over", DefaultValueFactory = _ => 2 };
         var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV to this file" };
         var cmd = new Command("profile", "Instructions per layer and pass of one training step, measured under QEMU")
         {
-            model, board, backend, precision, vlen, steps, csv,
+            model, board, backend, precision, vlen, update, steps, csv,
         };
         cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!),
-            r.GetValue(precision), r.GetValue(steps), r.GetValue(csv)));
+            r.GetValue(precision), r.GetValue(steps), r.GetValue(csv), r.GetValue(update)));
         return cmd;
     }
 
     private sealed record Row(string Region, string Kernel, long Macs, double Instructions);
 
-    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string? precision, int steps, string? csvPath)
+    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string? precision, int steps, string? csvPath, string? update)
     {
-        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update);
         var dir = Path.Combine(Path.GetTempPath(), $"tinyodl-profile-{Environment.ProcessId}");
         DeviceRun run;
         try

@@ -22,17 +22,18 @@ internal static class VerifyCommand
         var keep = new Option<string?>("--keep") { Description = "Keep the generated folders under this folder" };
         var precision = CommonOptions.PrecisionOption();
         var vlen = CommonOptions.VlenOption();
+        var update = CommonOptions.UpdateOption();
         var cmd = new Command("verify", "Check every toolchain combination bit for bit against the C# evaluator under QEMU")
         {
-            model, board, precision, vlen, steps, keep,
+            model, board, precision, vlen, update, steps, keep,
         };
-        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), r.GetValue(precision), r.GetValue(steps), r.GetValue(keep)));
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), r.GetValue(precision), r.GetValue(steps), r.GetValue(keep), r.GetValue(update)));
         return cmd;
     }
 
-    private static int Run(string modelPath, string boardName, int? vlen, string? precision, int steps, string? keep)
+    private static int Run(string modelPath, string boardName, int? vlen, string? precision, int steps, string? keep, string? update)
     {
-        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update);
         int values = expected.Sum(l => l.Fields.Count);
 
         var root = keep ?? Path.Combine(Path.GetTempPath(), $"tinyodl-verify-{Environment.ProcessId}");
