@@ -57,7 +57,9 @@ internal static class CompileCommand
         string? update = null)
     {
         if (verifySteps < 0) throw TinyOdlException.At("--verify-steps", "must be 0 or more");
-        var doc = CommonOptions.LoadModel(modelPath, precision, update);
+        // The file's model, then the chosen sparse-update policy on top (the report compares all policies).
+        var original = CommonOptions.LoadModel(modelPath, precision);
+        var doc = update is null ? original : original with { Model = Graph.UpdatePolicy.Parse(update, "--update").Apply(original.Model) };
         var board = CommonOptions.LoadBoard(boardName, vlen);
         var sw = Stopwatch.StartNew();
         var compiled = Pipeline.Compile(doc.Model, board, modelPath);
@@ -71,7 +73,7 @@ internal static class CompileCommand
         ProjectWriter.Write(outDir, compiled, board, backend, plan, expected);
 
         Reports.ModelSummary(compiled, board);
-        Reports.UpdatePolicies(CommonOptions.LoadModel(modelPath, precision).Model, board, update);
+        Reports.UpdatePolicies(original.Model, board, update);
         AnsiConsole.MarkupLine($"Generated [bold]{Markup.Escape(outDir)}[/] ({(backend == Backend.C ? "C" : "LLVM IR")} backend): " +
             $"{compiled.Program.Kernels.Count} kernels, {plan.Train.Count} training and {plan.Test.Count} test samples, " +
             (plan.IsVerify ? $"{plan.TraceSteps} traced steps" : $"{plan.Epochs} epochs"));

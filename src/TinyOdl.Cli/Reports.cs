@@ -31,12 +31,13 @@ internal static class Reports
         foreach (var policy in Graph.UpdatePolicy.All(model))
         {
             var m = policy.Apply(model);
-            var calls = Pipeline.Compile(m, board).Program.TrainStep.Calls;
+            var compiled = Pipeline.Compile(m, board);
+            var calls = compiled.Program.TrainStep.Calls;
             long Macs(Kernels.Pass pass) => calls.Where(c => c.Pass == pass).Sum(c => c.Macs);
             var name = policy.Name == (selected ?? "") ? $"[bold]{policy.Name} (selected)[/]" : policy.Name;
             t.AddRow(name, m.Parameters.Where(p => p.Trainable).Sum(p => p.Value.Elements).ToString("N0"),
                 Macs(Kernels.Pass.Forward).ToString("N0"), Macs(Kernels.Pass.WeightGradient).ToString("N0"),
-                Macs(Kernels.Pass.InputGradient).ToString("N0"), Pipeline.Compile(m, board).Memory.ArenaBytes.ToString("N0"));
+                Macs(Kernels.Pass.InputGradient).ToString("N0"), compiled.Memory.ArenaBytes.ToString("N0"));
         }
         AnsiConsole.Write(t);
     }
