@@ -14,9 +14,6 @@
 #include "print.h"
 #include "profile.h"
 
-/* Number of test samples whose predictions verify mode prints. */
-#define VERIFY_PREDICTIONS 4u
-
 /* Plain constants instead of macros in loop bounds: comparing an unsigned
    index with a literal 0 would trip -Wtype-limits. */
 static const uint32_t num_params = TINYODL_NUM_PARAMS;
@@ -126,7 +123,15 @@ static void run_verify(void)
         }
     }
     print_params();
-    uint32_t n = tinyodl_test_count < VERIFY_PREDICTIONS ? tinyodl_test_count : VERIFY_PREDICTIONS;
+}
+
+/* "predict <i> <hex>..." for the first tinyodl_predict_count test samples,
+   in both modes, after the parameters.  A run with no training samples, no
+   epochs and no traced steps thus predicts given inputs with the initial
+   parameters. */
+static void print_predictions(void)
+{
+    uint32_t n = tinyodl_test_count < tinyodl_predict_count ? tinyodl_test_count : tinyodl_predict_count;
     for (uint32_t i = 0; i < n; ++i) {
         tinyodl_predict(test_input(i), outputs);
         print_str("predict ");
@@ -215,6 +220,7 @@ int main(void)
         run_verify();
     else
         run_training();
+    print_predictions();
     print_regions();
 
     print_str("done");

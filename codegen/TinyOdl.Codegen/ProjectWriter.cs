@@ -65,7 +65,7 @@ public static class ProjectWriter
         File.WriteAllText(Path.Combine(dir, "Makefile"), Makefile(p.ModelName, board, backend));
         File.WriteAllText(Path.Combine(dir, ExpectedName), string.Join("\n", expected.Select(l => l.ToString())) + "\n");
         var manifest = new Manifest(p.ModelName, board.Name, backend == Backend.C ? "c" : "llvm", BuildCombo.Default(backend).Toolchain,
-            BuildCombo.Default(backend).Opt, p.ArenaBytes, plan.IsVerify ? "verify" : "train",
+            BuildCombo.Default(backend).Opt, p.ArenaBytes, plan.Mode,
             string.Join("/", model.Model.Nodes.Select(n => n.Precision.Name()).Distinct()), board.Vlen,
             BuildCombo.All.First(c => c.Toolchain == "gcc").CannotBuild(p));
         File.WriteAllText(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, ManifestJson.Options));

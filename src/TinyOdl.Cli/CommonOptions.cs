@@ -46,6 +46,12 @@ internal static class CommonOptions
         return vlen is { } v ? board.WithVlen(v) : board;
     }
 
+    public static Option<int> Im2colBudgetOption() => new("--im2col-budget")
+    {
+        Description = "Largest im2col column matrix (bytes) a convolution may use as scratch; larger layers run the direct loop nest (same bits either way)",
+        DefaultValueFactory = _ => Passes.Autodiff.DefaultIm2colBudgetBytes,
+    };
+
     public static Option<string?> UpdateOption() => new("--update")
     {
         Description = "Sparse update: full, bias-only or last-K (train only the last K layers); replaces the model's trainable flags",
@@ -70,12 +76,14 @@ internal static class CommonOptions
     /// <summary>What verify-mode commands share: the compiled model, a plan of traced steps, and the evaluator's expected lines.</summary>
     public sealed record VerifyRun(ModelDocument Document, Board Board, CompiledModel Compiled, RunPlan Plan, IReadOnlyList<ProtocolLine> Expected);
 
-    public static VerifyRun PrepareVerify(string modelPath, string boardName, int? vlen, string? precision, int steps, string? update = null)
+    public static VerifyRun PrepareVerify(string modelPath, string boardName, int? vlen, string? precision, int steps, string? update = null,
+        int im2colBudget = Passes.Autodiff.DefaultIm2colBudgetBytes)
     {
         if (steps < 1) throw TinyOdlException.At("--steps", "must be at least 1");
+        if (im2colBudget < 0) throw TinyOdlException.At("--im2col-budget", "must be 0 or more bytes");
         var doc = LoadModel(modelPath, precision, update);
         var board = LoadBoard(boardName, vlen);
-        var compiled = Pipeline.Compile(doc.Model, board, modelPath);
+        var compiled = Pipeline.Compile(doc.Model, board, modelPath, im2colBudgetBytes: im2colBudget);
         var (train, test) = doc.Training.Load(compiled.Program.InputSize, compiled.Program.OutputSize);
         var plan = RunPlan.Verify(train, test, steps);
         return new VerifyRun(doc, board, compiled, plan, HarnessSimulator.Run(compiled.Program, plan));

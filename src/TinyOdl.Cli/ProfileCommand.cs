@@ -23,22 +23,23 @@ internal static class ProfileCommand
         var precision = CommonOptions.PrecisionOption();
         var vlen = CommonOptions.VlenOption();
         var update = CommonOptions.UpdateOption();
+        var im2col = CommonOptions.Im2colBudgetOption();
         var steps = new Option<int>("--steps", "-n") { Description = "Training steps to average over", DefaultValueFactory = _ => 2 };
         var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV to this file" };
         var cmd = new Command("profile", "Instructions per layer and pass of one training step, measured under QEMU")
         {
-            model, board, backend, precision, vlen, update, steps, csv,
+            model, board, backend, precision, vlen, update, im2col, steps, csv,
         };
         cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!),
-            r.GetValue(precision), r.GetValue(steps), r.GetValue(csv), r.GetValue(update)));
+            r.GetValue(precision), r.GetValue(steps), r.GetValue(csv), r.GetValue(update), r.GetValue(im2col)));
         return cmd;
     }
 
     private sealed record Row(string Region, string Kernel, long Macs, double Instructions);
 
-    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string? precision, int steps, string? csvPath, string? update)
+    private static int Run(string modelPath, string boardName, int? vlen, Backend backend, string? precision, int steps, string? csvPath, string? update, int im2colBudget)
     {
-        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update, im2colBudget);
         var dir = Path.Combine(Path.GetTempPath(), $"tinyodl-profile-{Environment.ProcessId}");
         DeviceRun run;
         try

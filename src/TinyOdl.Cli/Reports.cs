@@ -21,25 +21,54 @@ internal static class Reports
         AnsiConsole.Write(mem);
     }
 
-    /// <summary>MACs per pass and arena for each sparse-update policy, so the choice is made with numbers.</summary>
-    public static void UpdatePolicies(Graph.Model model, Board board, string? selected)
+    /// <summary>Per layer: MACs of each pass and the convolution algorithm chosen for it.</summary>
+    public static void LayerTable(CompiledModel m)
+    {
+        var t = new Table().Title("MACs per layer and pass (one training step)")
+            .AddColumn("Layer").AddColumn("Op").AddColumn(new TableColumn("Forward").RightAligned())
+            .AddColumn(new TableColumn("Weight gradient").RightAligned()).AddColumn(new TableColumn("Input gradient").RightAligned()).AddColumn("Algorithm");
+        var algorithms = m.Graph.Ops.OfType<ConvForward>().ToDictionary(c => c.Name, c => c.Algorithm.ToString().ToLowerInvariant());
+        var calls = m.Program.TrainStep.Calls;
+        // Autodiff names a layer's ops after it: "conv1", "conv1_weight_gradient", ...
+        string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient"];
+        long total(Kernels.Pass pass, string layer) => calls.Where(c => c.Pass == pass && suffixes.Any(s => c.Comment == layer + s)).Sum(c => c.Macs);
+        long sumF = 0, sumW = 0, sumI = 0;
+        foreach (var node in m.Model.Nodes.Where(n => n is Graph.LinearNode or Graph.Conv2dNode or Graph.BatchNormNode))
+        {
+            long f = total(Kernels.Pass.Forward, node.Name), w = total(Kernels.Pass.WeightGradient, node.Name), i = total(Kernels.Pass.InputGradient, node.Name);
+            sumF += f; sumW += w; sumI += i;
+            t.AddRow(Markup.Escape(node.Name), node.OpName, f.ToString("N0"), w.ToString("N0"), i.ToString("N0"), algorithms.GetValueOrDefault(node.Name, "-"));
+        }
+        t.AddRow("[bold]total[/]", "", $"[bold]{sumF:N0}[/]", $"[bold]{sumW:N0}[/]", $"[bold]{sumI:N0}[/]", "");
+        AnsiConsole.Write(t);
+    }
+
+    /// <summary>Policies beyond this many last-K ones are left out of the table (any K works with --update).</summary>
+    private const int ShownLastK = 4;
+
+    /// <summary>MACs per pass, arena and its lower bound for each sparse-update policy, so the choice is made with numbers.</summary>
+    public static void UpdatePolicies(Graph.Model model, Board board, string? selected, int im2colBudget)
     {
         var t = new Table().Title("Sparse update: MACs per training step and arena, per policy (--update)")
             .AddColumn("Policy").AddColumn(new TableColumn("Trainable parameters").RightAligned())
             .AddColumn(new TableColumn("Forward MACs").RightAligned()).AddColumn(new TableColumn("Weight-gradient MACs").RightAligned())
-            .AddColumn(new TableColumn("Input-gradient MACs").RightAligned()).AddColumn(new TableColumn("Arena bytes").RightAligned());
-        foreach (var policy in Graph.UpdatePolicy.All(model))
+            .AddColumn(new TableColumn("Input-gradient MACs").RightAligned()).AddColumn(new TableColumn("Arena bytes").RightAligned())
+            .AddColumn(new TableColumn("Lower bound").RightAligned());
+        var policies = Graph.UpdatePolicy.All(model);
+        foreach (var policy in policies.Where(p => p.Policy != Graph.UpdatePolicy.Kind.LastLayers || p.LastLayers <= ShownLastK || p.Name == selected))
         {
             var m = policy.Apply(model);
-            var compiled = Pipeline.Compile(m, board);
+            var compiled = Pipeline.Compile(m, board, im2colBudgetBytes: im2colBudget);
             var calls = compiled.Program.TrainStep.Calls;
             long Macs(Kernels.Pass pass) => calls.Where(c => c.Pass == pass).Sum(c => c.Macs);
             var name = policy.Name == (selected ?? "") ? $"[bold]{policy.Name} (selected)[/]" : policy.Name;
             t.AddRow(name, m.Parameters.Where(p => p.Trainable).Sum(p => p.Value.Elements).ToString("N0"),
                 Macs(Kernels.Pass.Forward).ToString("N0"), Macs(Kernels.Pass.WeightGradient).ToString("N0"),
-                Macs(Kernels.Pass.InputGradient).ToString("N0"), compiled.Memory.ArenaBytes.ToString("N0"));
+                Macs(Kernels.Pass.InputGradient).ToString("N0"), compiled.Memory.ArenaBytes.ToString("N0"), compiled.Memory.LowerBoundBytes.ToString("N0"));
         }
         AnsiConsole.Write(t);
+        int hidden = policies.Count(p => p.Policy == Graph.UpdatePolicy.Kind.LastLayers && p.LastLayers > ShownLastK && p.Name != selected);
+        if (hidden > 0) AnsiConsole.MarkupLine($"({hidden} more last-K policies, up to last-{ShownLastK + hidden}: choose one with --update to see it)");
     }
 
     private static string RoleName(TensorRole role) => role switch

@@ -23,17 +23,18 @@ internal static class VerifyCommand
         var precision = CommonOptions.PrecisionOption();
         var vlen = CommonOptions.VlenOption();
         var update = CommonOptions.UpdateOption();
+        var im2col = CommonOptions.Im2colBudgetOption();
         var cmd = new Command("verify", "Check every toolchain combination bit for bit against the C# evaluator under QEMU")
         {
-            model, board, precision, vlen, update, steps, keep,
+            model, board, precision, vlen, update, im2col, steps, keep,
         };
-        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), r.GetValue(precision), r.GetValue(steps), r.GetValue(keep), r.GetValue(update)));
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), r.GetValue(precision), r.GetValue(steps), r.GetValue(keep), r.GetValue(update), r.GetValue(im2col)));
         return cmd;
     }
 
-    private static int Run(string modelPath, string boardName, int? vlen, string? precision, int steps, string? keep, string? update)
+    private static int Run(string modelPath, string boardName, int? vlen, string? precision, int steps, string? keep, string? update, int im2colBudget)
     {
-        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update);
+        var (doc, board, compiled, plan, expected) = CommonOptions.PrepareVerify(modelPath, boardName, vlen, precision, steps, update, im2colBudget);
         int values = expected.Sum(l => l.Fields.Count);
 
         var root = keep ?? Path.Combine(Path.GetTempPath(), $"tinyodl-verify-{Environment.ProcessId}");

@@ -14,10 +14,12 @@ public static class Pipeline
 {
     /// <param name="source">Where the model came from (its file), for error messages.</param>
     /// <param name="shareMemory">Reuse arena memory between tensors whose lifetimes do not overlap (see <see cref="MemoryPlan"/>).</param>
-    public static CompiledModel Compile(Model model, Board? board = null, string? source = null, bool shareMemory = true)
+    /// <param name="im2colBudgetBytes">Largest im2col column matrix a convolution may use (see <see cref="Autodiff.ChooseAlgorithm"/>).</param>
+    public static CompiledModel Compile(Model model, Board? board = null, string? source = null, bool shareMemory = true,
+        int im2colBudgetBytes = Autodiff.DefaultIm2colBudgetBytes)
     {
         if (board is not null) CheckIsa(model, board, source);
-        var graph = Autodiff.Build(model);
+        var graph = Autodiff.Build(model, im2colBudgetBytes);
         var memory = MemoryPlan.Build(graph, shareMemory);
         if (board is not null && memory.ArenaBytes > board.RamBytes)
             throw TinyOdlException.At(source ?? $"model '{model.Name}'",

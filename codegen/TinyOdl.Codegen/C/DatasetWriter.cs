@@ -15,6 +15,7 @@ public static class DatasetWriter
 
         extern const uint32_t tinyodl_train_count, tinyodl_test_count, tinyodl_epochs;
         extern const uint32_t tinyodl_trace_steps;   /* > 0: verify mode, trace this many steps */
+        extern const uint32_t tinyodl_predict_count; /* print the outputs of the first this many test samples */
         extern const float tinyodl_train_inputs[];   /* train_count x TINYODL_INPUT_SIZE */
         extern const float tinyodl_train_targets[];  /* train_count x TINYODL_TARGET_SIZE */
         extern const float tinyodl_test_inputs[];    /* test_count x TINYODL_INPUT_SIZE */
@@ -35,6 +36,7 @@ public static class DatasetWriter
         sb.AppendLine($"const uint32_t tinyodl_test_count = {plan.Test.Count}u;");
         sb.AppendLine($"const uint32_t tinyodl_epochs = {plan.Epochs}u;");
         sb.AppendLine($"const uint32_t tinyodl_trace_steps = {plan.TraceSteps}u;");
+        sb.AppendLine($"const uint32_t tinyodl_predict_count = {plan.Predictions}u;");
         sb.AppendLine();
         // C99 has no empty arrays: an empty set is one unused zero element.
         Array(sb, "float", "tinyodl_train_inputs", plan.Train.Inputs.SelectMany(x => x), inputSize, CLiterals.Float);

@@ -6,6 +6,7 @@
 
 extern const uint32_t tinyodl_train_count, tinyodl_test_count, tinyodl_epochs;
 extern const uint32_t tinyodl_trace_steps;
+extern const uint32_t tinyodl_predict_count;
 extern const float tinyodl_train_inputs[];
 extern const float tinyodl_train_targets[];
 extern const float tinyodl_test_inputs[];

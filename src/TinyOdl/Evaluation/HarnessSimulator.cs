@@ -31,11 +31,6 @@ public static class HarnessSimulator
                     lines.Add(Line("step", s.ToString(), "loss", Protocol.Hex(loss), "instret", "0", "cycles", "0"));
                 }
             AddParams(program, ev, lines);
-            for (int i = 0; i < Math.Min(plan.Test.Count, RunPlan.VerifyPredictions); i++)
-            {
-                ev.Predict(plan.Test.Inputs[i], output);
-                lines.Add(Line("predict", [i.ToString(), .. output.Select(Protocol.Hex)]));
-            }
         }
         else
         {
@@ -59,6 +54,12 @@ public static class HarnessSimulator
                 onEpoch?.Invoke(epoch, sum);
             }
             AddParams(program, ev, lines);
+        }
+        // Both modes: the first tinyodl_predict_count test samples' outputs, after the parameters.
+        for (int i = 0; i < plan.Predictions; i++)
+        {
+            ev.Predict(plan.Test.Inputs[i], output);
+            lines.Add(Line("predict", [i.ToString(), .. output.Select(Protocol.Hex)]));
         }
         lines.Add(Line("done"));
         return lines;

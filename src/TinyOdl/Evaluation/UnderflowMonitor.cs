@@ -6,7 +6,8 @@ namespace TinyOdl.Evaluation;
 /// <summary>
 /// Gradient underflow, the classic failure of FP16 training, measured on the evaluator: for every binary16
 /// weight gradient dW[o][i] = dy[o] * x[i], the product is exact in binary32, so after each step it can tell
-/// which nonzero products became 0 (underflow) or subnormal (precision lost) in binary16.
+/// which nonzero products became 0 (underflow) or subnormal (precision lost) in binary16. Linear layers only: a
+/// convolution's weight gradient is a sum, whose rounding is not a single product's.
 /// </summary>
 public sealed class UnderflowMonitor
 {
@@ -14,7 +15,7 @@ public sealed class UnderflowMonitor
 
     public UnderflowMonitor(KernelProgram program)
     {
-        foreach (var call in program.TrainStep.Calls.Where(c => c.Pass == Pass.WeightGradient && c.Arguments[2].Element == ScalarType.F16))
+        foreach (var call in program.TrainStep.Calls.Where(c => c.Pass == Pass.WeightGradient && c.Kernel.Name.StartsWith("linear_", StringComparison.Ordinal) && c.Arguments[2].Element == ScalarType.F16))
             _stats.Add((call, 0, 0, 0));
     }
 

@@ -10,7 +10,7 @@ namespace TinyOdl.Frontends;
 /// </summary>
 public static class JsonModelReader
 {
-    private static readonly string[] Ops = ["linear", "relu", "leaky_relu", "add"];
+    private static readonly string[] Ops = ["linear", "conv2d", "max_pool", "average_pool", "global_average_pool", "batch_norm", "flatten", "reshape", "relu", "leaky_relu", "sigmoid", "add"];
     private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
 
     /// <param name="precision">Overrides the file's model-wide "precision" (layers that name their own keep it).</param>
@@ -150,10 +150,82 @@ public static class JsonModelReader
                     var precision = LayerPrecision(at);
                     return Wrap(at, () => b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision));
                 }
-                case "relu":
+                case "conv2d":
+                {
+                    RequireObject(at, ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "groups", "bias", "trainable", "weights"]);
+                    if (input.Shape.Rank != 3)
+                        throw Error(at, $"shape mismatch: conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+                    int outC = (int)Integer(Required(at, "out_channels"), 1, 1 << 16);
+                    if (at.Has("in_channels") && Integer(at.Child("in_channels"), 1, 1 << 16) is var inC && inC != input.Shape[0])
+                        throw Error(at.Child("in_channels"), $"shape mismatch: in_channels is {inC} but the input '{input.Name}' has {input.Shape[0]} channels {input.Shape}");
+                    var window = WindowOf(at, input, defaultStrideIsKernel: false);
+                    int groups = at.Has("groups") ? (int)Integer(at.Child("groups"), 0, 1 << 16) : 1;
+                    bool bias = !at.Has("bias") || Bool(at.Child("bias"));
+                    var (trainW, trainB) = Trainable(at);
+                    float[]? w = null, bv = null;
+                    if (at.Has("weights"))
+                    {
+                        var ws = at.Child("weights");
+                        RequireObject(ws, ["weight", "bias"]);
+                        if (groups > 0 && ws.Has("weight")) w = FloatArray(ws.Child("weight"), outC * (input.Shape[0] / groups) * window.KernelArea);
+                        if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outC);
+                    }
+                    var precision = LayerPrecision(at);
+                    return Wrap(at, () => b.Conv2d(name, input, outC, window, groups, bias, trainW, trainB, w, bv, precision));
+                }
+                case "max_pool":
+                case "average_pool":
+                {
+                    RequireObject(at, ["op", "name", "input", "precision", "kernel_size", "stride", "padding", "count_include_pad"]);
+                    if (input.Shape.Rank != 3)
+                        throw Error(at, $"shape mismatch: {op} needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+                    if (op == "max_pool" && at.Has("count_include_pad")) throw Error(at.Child("count_include_pad"), "only average_pool has this field");
+                    var window = WindowOf(at, input, defaultStrideIsKernel: true);
+                    bool includePad = at.Has("count_include_pad") && Bool(at.Child("count_include_pad"));
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => b.Pool(name, input, op == "max_pool" ? PoolKind.Max : PoolKind.Average, window, includePad, p));
+                }
+                case "global_average_pool":
+                {
                     RequireObject(at, ["op", "name", "input", "precision"]);
-                    var reluPrecision = LayerPrecision(at);
-                    return Wrap(at, () => b.Relu(name, input, reluPrecision));
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => b.GlobalAveragePool(name, input, p));
+                }
+                case "batch_norm":
+                {
+                    RequireObject(at, ["op", "name", "input", "precision", "epsilon", "trainable", "weights"]);
+                    float eps = at.Has("epsilon") ? Float(at.Child("epsilon")) : 1e-5f;
+                    var (trainScale, trainShift) = Trainable(at);
+                    int c = input.Shape[0];
+                    float[]? scale = null, shift = null, mean = null, variance = null;
+                    if (at.Has("weights"))
+                    {
+                        var ws = at.Child("weights");
+                        RequireObject(ws, ["weight", "bias", "mean", "var"]);
+                        if (ws.Has("weight")) scale = FloatArray(ws.Child("weight"), c);
+                        if (ws.Has("bias")) shift = FloatArray(ws.Child("bias"), c);
+                        if (ws.Has("mean")) mean = FloatArray(ws.Child("mean"), c);
+                        if (ws.Has("var")) variance = FloatArray(ws.Child("var"), c);
+                    }
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => b.BatchNorm(name, input, eps, scale, shift, mean, variance, trainScale, trainShift, p));
+                }
+                case "flatten":
+                    RequireObject(at, ["op", "name", "input"]);
+                    return Wrap(at, () => b.Flatten(name, input));
+                case "reshape":
+                {
+                    RequireObject(at, ["op", "name", "input", "shape"]);
+                    var shape = ShapeOf(Required(at, "shape"));
+                    return Wrap(at, () => b.Reshape(name, input, shape));
+                }
+                case "relu":
+                case "sigmoid":
+                {
+                    RequireObject(at, ["op", "name", "input", "precision"]);
+                    var p = LayerPrecision(at);
+                    return Wrap(at, () => op == "relu" ? b.Relu(name, input, p) : b.Sigmoid(name, input, p));
+                }
                 case "leaky_relu":
                 {
                     RequireObject(at, ["op", "name", "input", "precision", "negative_slope"]);
@@ -180,6 +252,36 @@ public static class JsonModelReader
                 default:
                     throw Error(at.Path + ".op", $"unknown op '{op}'; supported: {string.Join(", ", Ops)}");
             }
+        }
+
+        /// <summary>kernel_size / stride / padding as PyTorch spells them: an integer, [h, w], or for padding [top, left, bottom, right].</summary>
+        private Window2d WindowOf(Field layer, Value input, bool defaultStrideIsKernel)
+        {
+            var kernel = Pair(Required(layer, "kernel_size"), 1);
+            var stride = layer.Has("stride") ? Pair(layer.Child("stride"), 0) : defaultStrideIsKernel ? kernel : (1, 1);
+            if (stride.Item1 == 0 || stride.Item2 == 0) throw Error(layer.Child("stride"), "must be positive, got 0");
+            int[] pads = [0, 0, 0, 0];
+            if (layer.Has("padding"))
+            {
+                var f = layer.Child("padding");
+                if (f.Element.ValueKind == JsonValueKind.Array && f.Element.GetArrayLength() == 4)
+                    pads = f.Element.EnumerateArray().Select((e, i) => (int)Integer(new Field(e, $"{f.Path}[{i}]"), 0, 1 << 16)).ToArray();
+                else
+                {
+                    var (ph, pw) = Pair(f, 0);
+                    pads = [ph, pw, ph, pw];
+                }
+            }
+            return new Window2d(input.Shape[1], input.Shape[2], kernel.Item1, kernel.Item2, stride.Item1, stride.Item2, pads[0], pads[1], pads[2], pads[3]);
+        }
+
+        private (int, int) Pair(Field f, int min)
+        {
+            if (f.Element.ValueKind == JsonValueKind.Number) { int v = (int)Integer(f, min, 1 << 16); return (v, v); }
+            if (f.Element.ValueKind != JsonValueKind.Array || f.Element.GetArrayLength() != 2)
+                throw Error(f, "must be an integer or an array of two integers [height, width]" + (f.Path.EndsWith("padding", StringComparison.Ordinal) ? " (or four: [top, left, bottom, right])" : ""));
+            var v2 = f.Element.EnumerateArray().Select((e, i) => (int)Integer(new Field(e, $"{f.Path}[{i}]"), min, 1 << 16)).ToArray();
+            return (v2[0], v2[1]);
         }
 
         private Precision? LayerPrecision(Field layer) => layer.Has("precision") ? PrecisionOf(layer.Child("precision")) : null;

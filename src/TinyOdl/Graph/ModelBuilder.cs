@@ -58,35 +58,160 @@ public sealed class ModelBuilder
         return y;
     }
 
-    public Value Relu(string name, Value input, Precision? precision = null)
+    /// <summary>
+    /// 2-D convolution over a [C, H, W] input. Initial values, unless given, are PyTorch's default:
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in/groups * kh * kw, for weight and bias.
+    /// </summary>
+    public Value Conv2d(string name, Value input, int outChannels, Window2d window, int groups = 1, bool bias = true,
+        bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        var where = $"node '{name}'";
+        if (input.Shape.Rank != 3) throw TinyOdlException.At(where, $"shape mismatch: conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+        int inChannels = input.Shape[0];
+        if (window.Height != input.Shape[1] || window.Width != input.Shape[2])
+            throw new ArgumentException($"window {window.Height}x{window.Width} does not match the input {input.Shape}");
+        if (outChannels <= 0) throw TinyOdlException.At(where, $"out_channels must be positive, got {outChannels}");
+        if (window.Problem() is { } problem) throw TinyOdlException.At(where, problem);
+        if (groups <= 0) throw TinyOdlException.At(where, $"groups must be positive, got {groups}");
+        if (inChannels % groups != 0 || outChannels % groups != 0)
+            throw TinyOdlException.At(where, $"groups {groups} must divide both in_channels {inChannels} and out_channels {outChannels}");
+        var prec = precision ?? DefaultPrecision;
+        var storage = prec.Storage();
+        int fanIn = inChannels / groups * window.KernelArea;
+        float bound = 1f / MathF.Sqrt(fanIn);
+        var w = AddParameter($"{name}_weight", new Shape(outChannels, inChannels / groups, window.KernelH, window.KernelW), weight, bound, trainWeight, name, storage);
+        Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outChannels), biasValues, bound, trainBias, name, storage) : null;
+        var y = NewActivation(name, new Shape(outChannels, window.OutHeight, window.OutWidth), storage);
+        _nodes.Add(new Conv2dNode(name, input, w, b, y, window, groups) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>Max or average pooling of a [C, H, W] input.</summary>
+    public Value Pool(string name, Value input, PoolKind kind, Window2d window, bool countIncludePad = false, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        var where = $"node '{name}'";
+        if (input.Shape.Rank != 3) throw TinyOdlException.At(where, $"shape mismatch: pooling needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+        if (window.Height != input.Shape[1] || window.Width != input.Shape[2])
+            throw new ArgumentException($"window {window.Height}x{window.Width} does not match the input {input.Shape}");
+        if (window.Problem() is { } problem) throw TinyOdlException.At(where, problem);
+        if (window.PadTop >= window.KernelH || window.PadBottom >= window.KernelH || window.PadLeft >= window.KernelW || window.PadRight >= window.KernelW)
+            throw TinyOdlException.At(where, $"padding {window.PadsText} must be smaller than the kernel {window.KernelH}x{window.KernelW} (a window could hold only padding)");
+        var prec = precision ?? DefaultPrecision;
+        var y = NewActivation(name, new Shape(input.Shape[0], window.OutHeight, window.OutWidth), prec.Storage());
+        _nodes.Add(new PoolNode(name, input, y, kind, window, countIncludePad) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>Mean over each channel's whole [H, W] plane: [C, H, W] -> [C, 1, 1].</summary>
+    public Value GlobalAveragePool(string name, Value input, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        if (input.Shape.Rank != 3) throw TinyOdlException.At($"node '{name}'", $"shape mismatch: global average pooling needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+        var prec = precision ?? DefaultPrecision;
+        var window = new Window2d(input.Shape[1], input.Shape[2], input.Shape[1], input.Shape[2]);
+        var y = NewActivation(name, new Shape(input.Shape[0], 1, 1), prec.Storage());
+        _nodes.Add(new PoolNode(name, input, y, PoolKind.Average, window, CountIncludePad: true, Global: true) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>
+    /// Batch normalization with frozen statistics (mean, var; default 0 and 1) and a per-channel scale and shift
+    /// (default 1 and 0), over axis 0 of the input. inv_std = 1 / sqrt(var + eps) is computed here in float64.
+    /// </summary>
+    public Value BatchNorm(string name, Value input, float epsilon = 1e-5f, float[]? scale = null, float[]? shift = null,
+        float[]? mean = null, float[]? variance = null, bool trainScale = true, bool trainShift = true, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        var where = $"node '{name}'";
+        if (input.Shape.Rank < 2) throw TinyOdlException.At(where, $"shape mismatch: batch_norm needs a [channels, ...] input, but '{input.Name}' is {input.Shape}");
+        if (!(epsilon >= 0f) || !float.IsFinite(epsilon)) throw TinyOdlException.At(where, $"epsilon must be a finite number >= 0, got {epsilon}");
+        int c = input.Shape[0];
+        var variances = variance ?? Enumerable.Repeat(1f, c).ToArray();
+        if (variances.Length != c) throw TinyOdlException.At(where, $"var has {variances.Length} values, expected {c}");
+        var invStd = new float[c];
+        for (int i = 0; i < c; i++)
+        {
+            double v = (double)variances[i] + epsilon;
+            if (!(v > 0)) throw TinyOdlException.At(where, $"var[{i}] + epsilon must be positive, got {v}");
+            invStd[i] = (float)(1.0 / Math.Sqrt(v));
+        }
+        var prec = precision ?? DefaultPrecision;
+        var storage = prec.Storage();
+        var shape = new Shape(c);
+        var g = AddParameter($"{name}_weight", shape, scale ?? Enumerable.Repeat(1f, c).ToArray(), 0f, trainScale, name, storage);
+        var b = AddParameter($"{name}_bias", shape, shift ?? new float[c], 0f, trainShift, name, storage);
+        var m = AddParameter($"{name}_mean", shape, mean ?? new float[c], 0f, false, name, storage);
+        var s = AddParameter($"{name}_inv_std", shape, invStd, 0f, false, name, storage);
+        var y = NewActivation(name, input.Shape, storage);
+        _nodes.Add(new BatchNormNode(name, input, g, b, m, s, y) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>The input's elements under a new shape of the same size (Flatten: [n]).</summary>
+    public Value Reshape(string name, Value input, Shape shape)
+    {
+        CheckNewNode(name);
+        if (shape.Elements != input.Elements)
+            throw TinyOdlException.At($"node '{name}'", $"shape mismatch: cannot reshape '{input.Name}' {input.Shape} ({input.Elements} elements) to {shape} ({shape.Elements} elements)");
+        // A view keeps its input's storage type; it has no kernels, so no precision of its own.
+        var y = NewActivation(name, shape, input.Type);
+        _nodes.Add(new ReshapeNode(name, input, y) { Precision = Precision.Fp32 });
+        return y;
+    }
+
+    public Value Flatten(string name, Value input) => Reshape(name, input, new Shape(input.Elements));
+
+    public Value Relu(string name, Value input, Precision? precision = null) =>
+        ElementWise(name, input, precision, y => new ReluNode(name, input, y));
+
+    public Value Sigmoid(string name, Value input, Precision? precision = null) =>
+        ElementWise(name, input, precision, y => new SigmoidNode(name, input, y));
+
+    /// <summary>Adds a node whose output has its input's shape.</summary>
+    private Value ElementWise(string name, Value input, Precision? precision, Func<Value, Node> make)
     {
         CheckNewNode(name);
         var prec = precision ?? DefaultPrecision;
         var y = NewActivation(name, input.Shape, prec.Storage());
-        _nodes.Add(new ReluNode(name, input, y) { Precision = prec });
+        _nodes.Add(make(y) with { Precision = prec });
         return y;
     }
 
     public Value LeakyRelu(string name, Value input, float slope = 0.01f, Precision? precision = null)
     {
-        CheckNewNode(name);
         if (!float.IsFinite(slope)) throw TinyOdlException.At($"node '{name}'", $"negative_slope must be a finite number, got {slope}");
-        var prec = precision ?? DefaultPrecision;
-        var y = NewActivation(name, input.Shape, prec.Storage());
-        _nodes.Add(new LeakyReluNode(name, input, y, slope) { Precision = prec });
-        return y;
+        return ElementWise(name, input, precision, y => new LeakyReluNode(name, input, y, slope));
     }
 
-    /// <summary>Element-wise sum of two values of the same shape (a residual connection).</summary>
+    /// <summary>
+    /// Element-wise sum (a residual connection), with ONNX / NumPy broadcasting: shapes align at the last dimension, and
+    /// each pair of dimensions must be equal or one of them 1 (e.g. [16, 8, 8] + [16, 1, 1]).
+    /// </summary>
     public Value Add(string name, Value a, Value b, Precision? precision = null)
     {
         CheckNewNode(name);
-        if (!a.Shape.Equals(b.Shape))
-            throw TinyOdlException.At($"node '{name}'", $"shape mismatch: '{a.Name}' is {a.Shape} but '{b.Name}' is {b.Shape}");
+        var shape = Broadcast(a.Shape, b.Shape)
+            ?? throw TinyOdlException.At($"node '{name}'", $"shape mismatch: '{a.Name}' is {a.Shape} but '{b.Name}' is {b.Shape}, which do not broadcast (aligned at the last dimension, each pair of dimensions must be equal or 1)");
         var prec = precision ?? DefaultPrecision;
-        var y = NewActivation(name, a.Shape, prec.Storage());
+        var y = NewActivation(name, shape, prec.Storage());
         _nodes.Add(new AddNode(name, a, b, y) { Precision = prec });
         return y;
+    }
+
+    /// <summary>The broadcast shape of a and b, or null when they do not broadcast.</summary>
+    public static Shape? Broadcast(Shape a, Shape b)
+    {
+        int rank = Math.Max(a.Rank, b.Rank);
+        var dims = new int[rank];
+        for (int i = 1; i <= rank; i++)
+        {
+            int da = i <= a.Rank ? a[a.Rank - i] : 1, db = i <= b.Rank ? b[b.Rank - i] : 1;
+            if (da != db && da != 1 && db != 1) return null;
+            dims[rank - i] = Math.Max(da, db);
+        }
+        return new Shape(dims);
     }
 
     public ModelBuilder MseLoss(string name, Value prediction) =>

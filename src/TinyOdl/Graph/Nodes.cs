@@ -19,6 +19,49 @@ public sealed record LinearNode(string Name, Value Input, Parameter Weight, Para
     public override string OpName => "linear";
 }
 
+/// <summary>
+/// 2-D convolution (cross-correlation, as PyTorch and ONNX) over a CHW input; W has shape
+/// [out, in / groups, kh, kw]. Groups split the channels: groups = in = out is depthwise.
+/// </summary>
+public sealed record Conv2dNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, Window2d Window, int Groups) : Node(Name, Output)
+{
+    public int InChannels => Input.Shape[0];
+    public int OutChannels => Output.Shape[0];
+    public override IEnumerable<Value> Inputs => Bias is null ? [Input, Weight.Value] : [Input, Weight.Value, Bias.Value];
+    public override string OpName => "conv2d";
+}
+
+public enum PoolKind { Max, Average }
+
+/// <summary>
+/// Max or average pooling per channel. Padded positions never win a max and, for the average, count in the divisor
+/// only when <see cref="CountIncludePad"/> (ONNX count_include_pad). Global average pooling is a window of the whole input.
+/// </summary>
+public sealed record PoolNode(string Name, Value Input, Value Output, PoolKind Kind, Window2d Window, bool CountIncludePad, bool Global = false) : Node(Name, Output)
+{
+    public int Channels => Input.Shape[0];
+    public override IEnumerable<Value> Inputs => [Input];
+    public override string OpName => Global ? "global_average_pool" : Kind == PoolKind.Max ? "max_pool" : "average_pool";
+}
+
+/// <summary>
+/// Batch normalization in inference form with frozen statistics: y = (x - mean) * inv_std * scale + shift per channel,
+/// inv_std = 1 / sqrt(var + eps) folded at compile time. Scale and shift are ordinary (trainable or frozen) parameters.
+/// </summary>
+public sealed record BatchNormNode(string Name, Value Input, Parameter Scale, Parameter Shift, Parameter Mean, Parameter InvStd, Value Output) : Node(Name, Output)
+{
+    public int Channels => Input.Shape[0];
+    public override IEnumerable<Value> Inputs => [Input, Scale.Value, Shift.Value, Mean.Value, InvStd.Value];
+    public override string OpName => "batch_norm";
+}
+
+/// <summary>The same elements under another shape (Flatten, Reshape): no data moves.</summary>
+public sealed record ReshapeNode(string Name, Value Input, Value Output) : Node(Name, Output)
+{
+    public override IEnumerable<Value> Inputs => [Input];
+    public override string OpName => "reshape";
+}
+
 /// <summary>y = x &gt; 0 ? x : slope * x (PyTorch's LeakyReLU; slope 0.01 by default).</summary>
 public sealed record LeakyReluNode(string Name, Value Input, Value Output, float Slope) : Node(Name, Output)
 {
@@ -26,11 +69,18 @@ public sealed record LeakyReluNode(string Name, Value Input, Value Output, float
     public override string OpName => "leaky_relu";
 }
 
-/// <summary>y = a + b, same shapes (a residual connection).</summary>
+/// <summary>y = a + b (a residual connection), broadcasting a and b to y's shape (<see cref="ModelBuilder.Broadcast"/>).</summary>
 public sealed record AddNode(string Name, Value A, Value B, Value Output) : Node(Name, Output)
 {
     public override IEnumerable<Value> Inputs => [A, B];
     public override string OpName => "add";
+}
+
+/// <summary>y = 1 / (1 + exp(-x)).</summary>
+public sealed record SigmoidNode(string Name, Value Input, Value Output) : Node(Name, Output)
+{
+    public override IEnumerable<Value> Inputs => [Input];
+    public override string OpName => "sigmoid";
 }
 
 /// <summary>y = max(x, 0), with ReLU'(0) = 0.</summary>

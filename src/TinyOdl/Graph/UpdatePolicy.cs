@@ -31,29 +31,33 @@ public sealed record UpdatePolicy(UpdatePolicy.Kind Policy, int LastLayers = 0)
     /// <summary>The model with this policy's trainable flags (same weights, same graph).</summary>
     public Model Apply(Model model)
     {
-        var layers = model.Nodes.OfType<LinearNode>().ToArray();
+        var layers = model.Nodes.Where(HasParameters).ToArray();
         if (Policy == Kind.LastLayers && LastLayers > layers.Length)
             throw TinyOdlException.At($"update policy {Name}", $"model '{model.Name}' has only {layers.Length} layers with parameters");
         var trainedLayers = Policy == Kind.LastLayers ? layers.Skip(layers.Length - LastLayers).ToHashSet() : layers.ToHashSet();
-        bool Trainable(LinearNode layer, bool isBias) => Policy switch
-        {
-            Kind.BiasOnly => isBias,
-            _ => trainedLayers.Contains(layer),
-        };
         var replaced = new Dictionary<Parameter, Parameter>();
-        Parameter Re(Parameter p, LinearNode layer, bool isBias) =>
-            replaced[p] = new Parameter(p.Value, p.Initial.ToArray(), Trainable(layer, isBias));
-        var nodes = model.Nodes.Select(n => n is LinearNode l
-            ? l with { Weight = Re(l.Weight, l, false), Bias = l.Bias is null ? null : Re(l.Bias, l, true) }
-            : n).ToArray();
+        // isBias: the additive parameter (a bias, a batch norm's shift), which bias-only keeps training.
+        Parameter Re(Parameter p, Node layer, bool isBias) =>
+            replaced[p] = new Parameter(p.Value, p.Initial.ToArray(), Policy == Kind.BiasOnly ? isBias : trainedLayers.Contains(layer));
+        Parameter? ReOptional(Parameter? p, Node layer, bool isBias) => p is null ? null : Re(p, layer, isBias);
+        var nodes = model.Nodes.Select(n => n switch
+        {
+            LinearNode l => l with { Weight = Re(l.Weight, l, false), Bias = ReOptional(l.Bias, l, true) },
+            Conv2dNode c => c with { Weight = Re(c.Weight, c, false), Bias = ReOptional(c.Bias, c, true) },
+            BatchNormNode b => (Node)(b with { Scale = Re(b.Scale, b, false), Shift = Re(b.Shift, b, true) }),
+            _ => n,
+        }).ToArray();
         var parameters = model.Parameters.Select(p => replaced.TryGetValue(p, out var r) ? r : p).ToArray();
         return new Model(model.Name, model.Input, model.Target, parameters, nodes, model.Loss, model.Optimizer);
     }
 
+    /// <summary>Layers with learnable parameters, the unit of last-K.</summary>
+    public static bool HasParameters(Node n) => n is LinearNode or Conv2dNode or BatchNormNode;
+
     /// <summary>The policies worth comparing for a model: full, bias-only and last-1 .. last-(layers - 1).</summary>
     public static IReadOnlyList<UpdatePolicy> All(Model model)
     {
-        int layers = model.Nodes.OfType<LinearNode>().Count();
+        int layers = model.Nodes.Count(HasParameters);
         return [Full, BiasOnly, .. Enumerable.Range(1, Math.Max(0, layers - 1)).Reverse().Select(Last)];
     }
 }

@@ -11,7 +11,21 @@ namespace TinyOdl.Passes;
 /// </summary>
 public static class Autodiff
 {
-    public static TrainingGraph Build(Model model)
+    /// <summary>Default of <c>im2colBudgetBytes</c>: a column matrix up to this size is worth its scratch memory.</summary>
+    public const int DefaultIm2colBudgetBytes = 16 * 1024;
+
+    /// <summary>
+    /// How a convolution pass is computed (docs/NUMERICS.md, "Convolutions"; the choice never changes bits):
+    /// pointwise layers multiply the input directly; others copy their taps into a column matrix when it fits in
+    /// <paramref name="im2colBudgetBytes"/> (contiguous inner loops, border tests done once in the copy) and run the
+    /// direct loop nest otherwise (no scratch).
+    /// </summary>
+    public static ConvAlgorithm ChooseAlgorithm(ConvGeometry g, DataType storage, int im2colBudgetBytes) =>
+        g.IsPointwise ? ConvAlgorithm.Pointwise
+        : g.ColumnElements * storage.SizeInBytes() <= im2colBudgetBytes ? ConvAlgorithm.Im2col
+        : ConvAlgorithm.Direct;
+
+    public static TrainingGraph Build(Model model, int im2colBudgetBytes = DefaultIm2colBudgetBytes)
     {
         var tensors = new List<TrainingTensor>();
         var ops = new List<TrainingOp>();
@@ -68,6 +82,13 @@ public static class Autodiff
                     ops.Add(new ReluForward(r.Name, x, y));
                     break;
                 }
+                case SigmoidNode sg:
+                {
+                    var x = As(sg.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new SigmoidForward(sg.Name, x, y));
+                    break;
+                }
                 case LeakyReluNode r:
                 {
                     var x = As(r.Input, storage);
@@ -80,9 +101,40 @@ public static class Autodiff
                     var x1 = As(a.A, storage);
                     var x2 = As(a.B, storage);
                     var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
-                    ops.Add(new AddForward(a.Name, x1, x2, y));
+                    ops.Add(new AddForward(a.Name, x1, x2, y, a.A.Shape, a.B.Shape, a.Output.Shape));
                     break;
                 }
+                case Conv2dNode c:
+                {
+                    var x = As(c.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    var g = ConvGeometry.Of(c);
+                    var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
+                    ops.Add(new ConvForward(c.Name, x, Of(c.Weight.Value), c.Bias is null ? null : Of(c.Bias.Value), y, g, c.Precision, algorithm,
+                        algorithm == ConvAlgorithm.Im2col ? Add(c.Name + "_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                    owner[c.Weight] = c;
+                    if (c.Bias is not null) owner[c.Bias] = c;
+                    break;
+                }
+                case PoolNode pl:
+                {
+                    var x = As(pl.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new PoolForward(pl.Name, x, y, pl.Kind, pl.Window, pl.CountIncludePad, pl.Precision));
+                    break;
+                }
+                case BatchNormNode bn:
+                {
+                    var x = As(bn.Input, storage);
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    ops.Add(new BatchNormForward(bn.Name, x, Of(bn.Scale.Value), Of(bn.Shift.Value), Of(bn.Mean.Value), Of(bn.InvStd.Value), y, bn.Precision));
+                    owner[bn.Scale] = owner[bn.Shift] = bn;
+                    break;
+                }
+                case ReshapeNode r:
+                    // A view: the same tensor under the new name; kernels index by element.
+                    byValue[node.Output] = Of(r.Input);
+                    break;
                 default:
                     throw new NotSupportedException($"autodiff: no forward rule for {node.OpName}");
             }
@@ -168,6 +220,10 @@ public static class Autodiff
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
                         Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx));
                     break;
+                case SigmoidNode sg:
+                    if (needsGrad.Contains(sg.Input) && sg.Input.Kind == ValueKind.Activation)
+                        Contribute(sg.Input, storage, sg.Name, dx => new SigmoidBackward(sg.Name + "_backward", Of(sg.Output), dy, dx));
+                    break;
                 case LeakyReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
                         Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx, r.Slope));
@@ -177,7 +233,64 @@ public static class Autodiff
                     // conversion when the input is stored in another type).
                     foreach (var (input, side) in new[] { (a.A, "a"), (a.B, "b") })
                         if (needsGrad.Contains(input) && input.Kind == ValueKind.Activation)
-                            Contribute(input, storage, $"{a.Name}_{side}", dx => new Cast($"{a.Name}_backward_{side}", Phase.Backward, dy, dx));
+                            Contribute(input, storage, $"{a.Name}_{side}", dx => input.Shape.Equals(a.Output.Shape)
+                                ? new Cast($"{a.Name}_backward_{side}", Phase.Backward, dy, dx)
+                                // A broadcast operand receives the sum of dY over the dimensions it was repeated along.
+                                : new BroadcastReduce($"{a.Name}_backward_{side}", dy, dx, a.Output.Shape, input.Shape));
+                    break;
+                case Conv2dNode c:
+                {
+                    var g = ConvGeometry.Of(c);
+                    if (c.Weight.Trainable)
+                    {
+                        var dw = paramGrads[c.Weight] = Add("d_" + c.Weight.Name, c.Weight.Value.Shape, TensorRole.ParameterGradient, c.Weight.Value.Type);
+                        var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
+                        ops.Add(new ConvWeightGradient(c.Name + "_weight_gradient", dy, As(c.Input, storage), dw, g, c.Precision, algorithm,
+                            algorithm == ConvAlgorithm.Im2col ? Add(c.Name + "_weight_gradient_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                    }
+                    if (c.Bias is { Trainable: true })
+                    {
+                        var db = paramGrads[c.Bias] = Add("d_" + c.Bias.Name, c.Bias.Value.Shape, TensorRole.ParameterGradient, c.Bias.Value.Type);
+                        ops.Add(new ChannelSumGradient(c.Name + "_bias_gradient", dy, db, c.Precision));
+                    }
+                    if (needsGrad.Contains(c.Input) && c.Input.Kind == ValueKind.Activation)
+                    {
+                        var accumulate = c.Precision.Accumulation();
+                        Contribute(c.Input, storage, c.Name, dx => new ConvInputGradient(c.Name + "_input_gradient", dy, Of(c.Weight.Value), dx, g, c.Precision,
+                            accumulate == storage ? null : Add(c.Name + "_input_gradient_accumulator", c.Input.Shape, TensorRole.Scratch, accumulate)));
+                    }
+                    Update(c.Weight);
+                    Update(c.Bias);
+                    break;
+                }
+                case PoolNode pl:
+                    if (needsGrad.Contains(pl.Input) && pl.Input.Kind == ValueKind.Activation)
+                        Contribute(pl.Input, storage, pl.Name, dx => new PoolBackward(pl.Name + "_backward", pl.Kind == PoolKind.Max ? As(pl.Input, storage) : null,
+                            dy, dx, pl.Kind, pl.Window, pl.CountIncludePad, pl.Precision));
+                    break;
+                case BatchNormNode bn:
+                    if (bn.Scale.Trainable)
+                    {
+                        var ds = paramGrads[bn.Scale] = Add("d_" + bn.Scale.Name, bn.Scale.Value.Shape, TensorRole.ParameterGradient, bn.Scale.Value.Type);
+                        ops.Add(new BatchNormScaleGradient(bn.Name + "_scale_gradient", dy, As(bn.Input, storage), Of(bn.Mean.Value), Of(bn.InvStd.Value), ds, bn.Precision));
+                    }
+                    if (bn.Shift.Trainable)
+                    {
+                        var db = paramGrads[bn.Shift] = Add("d_" + bn.Shift.Name, bn.Shift.Value.Shape, TensorRole.ParameterGradient, bn.Shift.Value.Type);
+                        ops.Add(new ChannelSumGradient(bn.Name + "_shift_gradient", dy, db, bn.Precision));
+                    }
+                    if (needsGrad.Contains(bn.Input) && bn.Input.Kind == ValueKind.Activation)
+                        Contribute(bn.Input, storage, bn.Name, dx => new BatchNormInputGradient(bn.Name + "_input_gradient", dy, Of(bn.Scale.Value), Of(bn.InvStd.Value), dx, bn.Precision));
+                    Update(bn.Scale);
+                    Update(bn.Shift);
+                    break;
+                case ReshapeNode r:
+                    // The gradient is a view too: the output's gradient tensor serves as the input's.
+                    if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
+                    {
+                        if (grads.TryGetValue(r.Input, out var existing)) ops.Add(new GradientAccumulate($"{r.Name}_accumulate_d_{r.Input.Name}", existing, dy));
+                        else grads[r.Input] = dy;
+                    }
                     break;
                 default:
                     throw new NotSupportedException($"autodiff: no backward rule for {node.OpName}");

@@ -78,11 +78,35 @@ public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor 
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }
 
-/// <summary>Y = A + B element-wise.</summary>
-public sealed record AddForward(string Name, TrainingTensor A, TrainingTensor B, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+/// <summary>Y = 1 / (1 + exp(-X)).</summary>
+public sealed record SigmoidForward(string Name, TrainingTensor X, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [X];
+    public override IEnumerable<TrainingTensor> Writes => [Y];
+}
+
+/// <summary>dX = dY * Y * (1 - Y), from the forward output.</summary>
+public sealed record SigmoidBackward(string Name, TrainingTensor Y, TrainingTensor DY, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [Y, DY];
+    public override IEnumerable<TrainingTensor> Writes => [DX];
+}
+
+/// <summary>
+/// Y = A + B element-wise, A and B broadcast to Y's shape. The shapes are the model's values' (a tensor may be a
+/// reshaped view with another shape).
+/// </summary>
+public sealed record AddForward(string Name, TrainingTensor A, TrainingTensor B, TrainingTensor Y, Shape AShape, Shape BShape, Shape YShape) : TrainingOp(Name, Phase.Forward)
 {
     public override IEnumerable<TrainingTensor> Reads => [A, B];
     public override IEnumerable<TrainingTensor> Writes => [Y];
+}
+
+/// <summary>DX = DY summed over the dimensions along which <see cref="InShape"/> was broadcast to <see cref="OutShape"/>.</summary>
+public sealed record BroadcastReduce(string Name, TrainingTensor DY, TrainingTensor DX, Shape OutShape, Shape InShape) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [DY];
+    public override IEnumerable<TrainingTensor> Writes => [DX];
 }
 
 /// <summary>Accumulates a second gradient contribution: Acc += Addend (a value used by several nodes).</summary>

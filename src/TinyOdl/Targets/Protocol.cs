@@ -39,6 +39,24 @@ public static class Protocol
             .Select(p => new ProtocolLine(p[0], p[1..]))
             .ToArray();
 
+    /// <summary>
+    /// The outputs of the `predict i hex...` lines, in order: exact floats from the printed bit patterns. The
+    /// lines must be numbered 0, 1, ... and each must hold <paramref name="outputSize"/> values.
+    /// </summary>
+    public static IReadOnlyList<float[]> Predictions(IReadOnlyList<ProtocolLine> lines, int outputSize)
+    {
+        var result = new List<float[]>();
+        foreach (var line in lines.Where(l => l.Keyword == "predict"))
+        {
+            if (line.Fields.Count == 0 || line.Fields[0] != result.Count.ToString(CultureInfo.InvariantCulture))
+                throw new FormatException($"protocol line '{line}' should be predict {result.Count}");
+            if (line.Fields.Count - 1 != outputSize)
+                throw new FormatException($"protocol line 'predict {line.Fields[0]}' has {line.Fields.Count - 1} values, the model outputs {outputSize}");
+            result.Add(line.Fields.Skip(1).Select(ParseF32).ToArray());
+        }
+        return result;
+    }
+
     /// <summary>Fields that describe the run but not its numerics: counters differ between toolchains by design.</summary>
     private static readonly HashSet<string> PerformanceFields =
         ["instret", "cycles", "instret_first", "instret_min", "instret_max", "cycles_first"];

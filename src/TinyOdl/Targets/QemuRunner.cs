@@ -40,9 +40,10 @@ public static class QemuRunner
         return (p.ExitCode, stdout, stderr.Result);
     }
 
-    private static string Tail(string s)
+    /// <summary>The last <paramref name="count"/> lines of a program's output, for error messages.</summary>
+    public static string Tail(string s, int count = 30)
     {
         var lines = s.Split('\n');
-        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - 30)));
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - count)));
     }
 }

@@ -45,8 +45,8 @@ public sealed class BadInputTests(TinyRamHome tinyRam) : IClassFixture<TinyRamHo
     public void Unknown_op_names_the_layer_and_lists_the_supported_ops()
     {
         var m = CliExpect.SmallModel();
-        CliExpect.Layer(m, 1)["op"] = "conv2d";
-        CompileFailsCleanly(Json(m), [], ModelFile, "layers[1] (relu1).op", "unknown op 'conv2d'", "linear", "relu");
+        CliExpect.Layer(m, 1)["op"] = "conv3d";
+        CompileFailsCleanly(Json(m), [], ModelFile, "layers[1] (relu1).op", "unknown op 'conv3d'", "linear", "conv2d", "relu");
     }
 
     [Fact]

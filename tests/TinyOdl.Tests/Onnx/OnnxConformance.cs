@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using TinyOdl.Evaluation;
 using TinyOdl.Frontends.Onnx;
+using TinyOdl.Targets;
 using TinyOdl.Tests.Support;
 
 namespace TinyOdl.Tests.Onnx;
@@ -59,7 +60,10 @@ internal sealed class ConformanceCase(string folder)
             .Select(OnnxTensors.ReadFile).ToList();
 }
 
-/// <summary>Runs an imported, compiled model on samples (one input vector each). The evaluator now; QEMU can be another.</summary>
+/// <summary>
+/// Runs an imported, compiled model on samples (one input vector each) and returns one output vector per sample:
+/// the C# evaluator (<see cref="EvaluatorRunner"/>) or the device under QEMU (<see cref="QemuConformanceRunner"/>).
+/// </summary>
 internal interface IConformanceRunner
 {
     string Name { get; }
@@ -87,15 +91,23 @@ internal sealed class EvaluatorRunner : IConformanceRunner
 internal enum ConformanceVerdict { Passed, Unsupported, Failed }
 
 /// <param name="BlockingOp">For unsupported cases: the op type the error names.</param>
-internal sealed record ConformanceResult(string Case, ConformanceVerdict Verdict, string Detail, string? BlockingOp = null)
+/// <param name="Predictions">For passed cases: the runner's raw outputs, every data set's samples in order.</param>
+internal sealed record ConformanceResult(string Case, ConformanceVerdict Verdict, string Detail, string? BlockingOp = null,
+    IReadOnlyList<float[]>? Predictions = null)
 {
     public override string ToString() => $"{Case}: {Verdict.ToString().ToLowerInvariant()}: {Detail}";
 }
 
-/// <summary>Imports a case, runs every data set through a runner and compares with output_K.pb (1e-5 relative + 1e-6 absolute).</summary>
+/// <summary>
+/// Imports a case, compiles it for <see cref="Board"/>, runs the samples of all its data sets through a runner in
+/// one batch and compares with output_K.pb (1e-5 relative + 1e-6 absolute).
+/// </summary>
 internal static class Conformance
 {
     public const double Relative = 1e-5, Absolute = 1e-6;
+
+    /// <summary>The board every case is compiled for: the one <see cref="QemuConformanceRunner"/> runs it on.</summary>
+    public static Board Board { get; } = Board.Load("qemu-virt-rv32");
 
     private static readonly Regex NodeAndOp = new(@"node '(?<name>[^']*)' \((?<op>[^,()]+), opset (?<opset>[^)]+)\)", RegexOptions.CultureInvariant);
 
@@ -114,9 +126,9 @@ internal static class Conformance
 
         try
         {
-            var compiled = Pipeline.Compile(import.Model, source: c.ModelPath);
-            int samples = 0;
-            double worst = 0;
+            var compiled = Pipeline.Compile(import.Model, Board, c.ModelPath);
+            // Every data set's samples, named for messages, so the runner sees them all at once (one QEMU run).
+            var samples = new List<(string Name, float[] Input, float[] Expected)>();
             foreach (var set in c.DataSets())
             {
                 if (set.Inputs.Count != 1 || set.Outputs.Count != 1)
@@ -125,24 +137,41 @@ internal static class Conformance
                 var expected = Split(set.Outputs[0], import.Output, $"{set.Name} output");
                 if (x.Count != expected.Count)
                     return new(c.Name, ConformanceVerdict.Failed, $"{set.Name}: {x.Count} input samples but {expected.Count} output samples");
-                var y = runner.Predict(compiled, x);
-                for (int s = 0; s < x.Count; s++)
-                {
-                    var got = Apply(import.FoldedOutput, y[s]);
-                    for (int i = 0; i < got.Length; i++)
-                    {
-                        double e = expected[s][i], err = Math.Abs(got[i] - e);
-                        worst = Math.Max(worst, err / (Relative * Math.Abs(e) + Absolute));
-                        if (!(err <= Relative * Math.Abs(e) + Absolute))
-                            return new(c.Name, ConformanceVerdict.Failed, $"{set.Name} sample {s} element {i}: {runner.Name} gives {got[i]:R}, expected {e:R} (error {err:E2})");
-                    }
-                }
-                samples += x.Count;
+                samples.AddRange(x.Select((xs, s) => ($"{set.Name} sample {s}", xs, expected[s])));
             }
-            return new(c.Name, ConformanceVerdict.Passed, $"{samples} samples within tolerance (worst error {worst:P1} of the allowed)");
+            var y = runner.Predict(compiled, samples.Select(s => s.Input).ToList());
+            if (y.Count != samples.Count)
+                return new(c.Name, ConformanceVerdict.Failed, $"{runner.Name} returned {y.Count} predictions for {samples.Count} samples");
+            double worst = 0;
+            for (int s = 0; s < samples.Count; s++)
+            {
+                var got = Apply(import.FoldedOutput, y[s]);
+                for (int i = 0; i < got.Length; i++)
+                {
+                    double e = samples[s].Expected[i], err = Math.Abs(got[i] - e);
+                    worst = Math.Max(worst, err / (Relative * Math.Abs(e) + Absolute));
+                    if (!(err <= Relative * Math.Abs(e) + Absolute))
+                        return new(c.Name, ConformanceVerdict.Failed, $"{samples[s].Name} element {i}: {runner.Name} gives {got[i]:R}, expected {e:R} (error {err:E2})");
+                }
+            }
+            return new(c.Name, ConformanceVerdict.Passed, $"{samples.Count} samples within tolerance (worst error {worst:P1} of the allowed)", Predictions: y);
         }
         catch (TinyOdlException e) { return new(c.Name, ConformanceVerdict.Failed, $"imported but did not compile or run: {e.Message}"); }
         catch (Exception e) { return new(c.Name, ConformanceVerdict.Failed, $"crashed after import: {e.GetType().Name}: {e.Message}"); }
+    }
+
+    /// <summary>Where two runs' predictions first differ in their bits (or in count or size), or null when they are identical.</summary>
+    public static string? FirstBitDifference(IReadOnlyList<float[]> expected, IReadOnlyList<float[]> actual)
+    {
+        if (expected.Count != actual.Count) return $"{actual.Count} predictions instead of {expected.Count}";
+        for (int s = 0; s < expected.Count; s++)
+        {
+            if (expected[s].Length != actual[s].Length) return $"sample {s}: {actual[s].Length} values instead of {expected[s].Length}";
+            for (int i = 0; i < expected[s].Length; i++)
+                if (BitConverter.SingleToUInt32Bits(expected[s][i]) != BitConverter.SingleToUInt32Bits(actual[s][i]))
+                    return $"sample {s} element {i}: expected 0x{Protocol.Hex(expected[s][i])}, got 0x{Protocol.Hex(actual[s][i])}";
+        }
+        return null;
     }
 
     /// <summary>A batched tensor as one vector per sample (the batch dimension first); an unbatched one as one sample.</summary>

@@ -13,10 +13,10 @@ namespace TinyOdl.Tests.Onnx;
 /// </summary>
 public sealed class OnnxImportTests
 {
-    private static OnnxImport Import(OnnxFile f, OnnxImportOptions? options = null, string path = "m.onnx") =>
+    internal static OnnxImport Import(OnnxFile f, OnnxImportOptions? options = null, string path = "m.onnx") =>
         OnnxModelReader.Import(f.Bytes(), path, options);
 
-    private static uint[] Bits(IEnumerable<float> values) => values.Select(BitConverter.SingleToUInt32Bits).ToArray();
+    internal static uint[] Bits(IEnumerable<float> values) => values.Select(BitConverter.SingleToUInt32Bits).ToArray();
 
     private static LinearNode[] Linears(Model m) => m.Nodes.OfType<LinearNode>().ToArray();
 
@@ -24,7 +24,7 @@ public sealed class OnnxImportTests
     /// Runs the compiled model on every sample of <paramref name="batch"/> (evaluator, float32) and the ONNX graph on
     /// the whole batch (float64), and compares: 1e-5 relative + 1e-5 absolute.
     /// </summary>
-    private static void MatchesReference(OnnxFile f, OnnxImport imp, long[] inputDims, int seed = 11)
+    internal static void MatchesReference(OnnxFile f, OnnxImport imp, long[] inputDims, int seed = 11)
     {
         int count = (int)inputDims.Aggregate(1L, (a, b) => a * b);
         var x = Random(seed, count);
@@ -158,8 +158,9 @@ public sealed class OnnxImportTests
             .Node("LogSoftmax", ["z"], ["logp"], "out", Attr("axis", 1L));
         var imp = Import(f);
         var m = imp.Model;
-        Assert.Equal(["linear", "relu", "linear"], m.Nodes.Select(n => n.OpName));
-        Assert.Equal(["fc1", "relu1", "fc2"], m.Nodes.Select(n => n.Name));
+        Assert.Equal(["reshape", "linear", "relu", "linear"], m.Nodes.Select(n => n.OpName));
+        Assert.Equal(["flatten", "fc1", "relu1", "fc2"], m.Nodes.Select(n => n.Name));
+        Assert.Equal(new Shape(12), m.Nodes[0].Output.Shape); // [N, 2, 3, 2] flattened: a view of the sample
         Assert.IsType<SoftmaxCrossEntropyLossNode>(m.Loss);
         Assert.Equal(OnnxFoldedOutput.LogSoftmax, imp.FoldedOutput);
         Assert.Equal(new Shape(2, 3, 2), m.Input.Shape);
@@ -215,7 +216,7 @@ public sealed class OnnxImportTests
         var m = imp.Model;
         Assert.Equal("pytorch_export", m.Name);
         Assert.Equal("input", m.Input.Name); // "0" is not an identifier
-        Assert.Equal(["Gemm_1", "Relu_3", "MatMul_5"], m.Nodes.Select(n => n.Name));
+        Assert.Equal(["Reshape_0", "Gemm_1", "Relu_3", "MatMul_5"], m.Nodes.Select(n => n.Name));
         var fc = Linears(m);
         Assert.Equal(Bits(w), Bits(fc[0].Weight.Initial));
         Assert.Equal(Bits(Random(18, 25)), Bits(fc[1].Weight.Initial)); // transposed twice: MatMul(x, W2^T) is Linear with W2

@@ -33,11 +33,18 @@ internal static class OnnxReference
             AttributeProto? A(string name) => n.Attribute.FirstOrDefault(a => a.Name == name);
             long I(string name, long d) => A(name)?.I ?? d;
             float F(string name, float d) => A(name) is { } a ? a.F : d;
+            long[]? Ints(string name) => A(name)?.Ints.ToArray();
+            Window Win(long[] kernel) => new(kernel, Ints("strides"), Ints("pads"), A("auto_pad")?.S.ToStringUtf8() ?? "NOTSET");
             RefTensor y = n.OpType switch
             {
                 "Gemm" => Gemm(In(0), In(1), Has(2) ? In(2) : null, F("alpha", 1), F("beta", 1), I("transA", 0) != 0, I("transB", 0) != 0),
                 "MatMul" => MatMul(In(0), In(1)),
                 "Add" => Broadcast(In(0), In(1), (a, b) => a + b),
+                "Conv" => Conv(In(0), In(1), Has(2) ? In(2) : null, Win(Ints("kernel_shape") ?? In(1).Dims[2..]), I("group", 1)),
+                "MaxPool" => Pool(In(0), Win(Ints("kernel_shape")!), max: true, includePad: false),
+                "AveragePool" => Pool(In(0), Win(Ints("kernel_shape")!), max: false, includePad: I("count_include_pad", 0) != 0),
+                "GlobalAveragePool" => Pool(In(0), new Window(In(0).Dims[2..], null, null, "VALID"), max: false, includePad: false),
+                "BatchNormalization" => BatchNorm(In(0), In(1), In(2), In(3), In(4), F("epsilon", 1e-5f)),
                 "Relu" => Map(In(0), v => v > 0 ? v : 0),
                 "LeakyRelu" => Map(In(0), v => v > 0 ? v : F("alpha", 0.01f) * v),
                 "Identity" or "Dropout" => In(0),
@@ -119,6 +126,104 @@ internal static class OnnxReference
             result[flat] = f(a.Data[ia], b.Data[ib]);
         }
         return new RefTensor(dims, result);
+    }
+
+    /// <summary>A 2-D window: kernel, strides (default 1), pads [top, left, bottom, right] or auto_pad.</summary>
+    private sealed record Window(long[] Kernel, long[]? Strides, long[]? Pads, string AutoPad)
+    {
+        public long Stride(int axis) => Strides?[axis] ?? 1;
+
+        /// <summary>Padding before each axis and the output size, from the ONNX Conv/pooling shape rules (ceil_mode 0).</summary>
+        public (long Begin, long Out) Axis(int axis, long input)
+        {
+            long k = Kernel[axis], s = Stride(axis);
+            switch (AutoPad)
+            {
+                case "SAME_UPPER" or "SAME_LOWER":
+                {
+                    long output = (input + s - 1) / s;
+                    long total = Math.Max(0, (output - 1) * s + k - input);
+                    return (AutoPad == "SAME_UPPER" ? total / 2 : total - total / 2, output);
+                }
+                case "VALID": return (0, (input - k) / s + 1);
+                default:
+                {
+                    long begin = Pads?[axis] ?? 0, end = Pads?[axis + 2] ?? 0;
+                    return (begin, (input + begin + end - k) / s + 1);
+                }
+            }
+        }
+    }
+
+    /// <summary>Y[n, m, oh, ow] = B[m] + sum over the group's channels and the kernel of X (zero outside) * W.</summary>
+    private static RefTensor Conv(RefTensor x, RefTensor w, RefTensor? b, Window win, long group)
+    {
+        long n = x.Dims[0], c = x.Dims[1], h = x.Dims[2], wd = x.Dims[3], m = w.Dims[0], cg = w.Dims[1], kh = w.Dims[2], kw = w.Dims[3];
+        if (cg * group != c) throw new ArgumentException("Conv channels");
+        var (top, oh) = win.Axis(0, h);
+        var (left, ow) = win.Axis(1, wd);
+        var y = new double[n * m * oh * ow];
+        for (long s = 0; s < n; s++)
+            for (long o = 0; o < m; o++)
+            {
+                long g = o / (m / group);
+                for (long r = 0; r < oh; r++)
+                    for (long q = 0; q < ow; q++)
+                    {
+                        double sum = b?.Data[o] ?? 0;
+                        for (long ci = 0; ci < cg; ci++)
+                            for (long i = 0; i < kh; i++)
+                                for (long j = 0; j < kw; j++)
+                                {
+                                    long row = r * win.Stride(0) - top + i, col = q * win.Stride(1) - left + j;
+                                    if (row < 0 || row >= h || col < 0 || col >= wd) continue;
+                                    sum += x.Data[((s * c + g * cg + ci) * h + row) * wd + col] * w.Data[((o * cg + ci) * kh + i) * kw + j];
+                                }
+                        y[((s * m + o) * oh + r) * ow + q] = sum;
+                    }
+            }
+        return new RefTensor([n, m, oh, ow], y);
+    }
+
+    /// <summary>Max (padding never wins) or average (over the taps inside the input, or the whole kernel with count_include_pad).</summary>
+    private static RefTensor Pool(RefTensor x, Window win, bool max, bool includePad)
+    {
+        long n = x.Dims[0], c = x.Dims[1], h = x.Dims[2], wd = x.Dims[3], kh = win.Kernel[0], kw = win.Kernel[1];
+        var (top, oh) = win.Axis(0, h);
+        var (left, ow) = win.Axis(1, wd);
+        var y = new double[n * c * oh * ow];
+        for (long p = 0; p < n * c; p++)
+            for (long r = 0; r < oh; r++)
+                for (long q = 0; q < ow; q++)
+                {
+                    double best = double.NegativeInfinity, sum = 0;
+                    long inside = 0;
+                    for (long i = 0; i < kh; i++)
+                        for (long j = 0; j < kw; j++)
+                        {
+                            long row = r * win.Stride(0) - top + i, col = q * win.Stride(1) - left + j;
+                            if (row < 0 || row >= h || col < 0 || col >= wd) continue;
+                            double v = x.Data[(p * h + row) * wd + col];
+                            best = Math.Max(best, v);
+                            sum += v;
+                            inside++;
+                        }
+                    y[(p * oh + r) * ow + q] = max ? best : sum / (includePad ? kh * kw : inside);
+                }
+        return new RefTensor([n, c, oh, ow], y);
+    }
+
+    /// <summary>Inference batch normalization over axis 1: (x - mean) / sqrt(var + epsilon) * scale + bias.</summary>
+    private static RefTensor BatchNorm(RefTensor x, RefTensor scale, RefTensor bias, RefTensor mean, RefTensor variance, double epsilon)
+    {
+        long c = x.Dims[1], inner = x.Dims.Skip(2).Aggregate(1L, (a, b) => a * b);
+        var y = new double[x.Count];
+        for (long i = 0; i < x.Count; i++)
+        {
+            long ch = i / inner % c;
+            y[i] = (x.Data[i] - mean.Data[ch]) / Math.Sqrt(variance.Data[ch] + epsilon) * scale.Data[ch] + bias.Data[ch];
+        }
+        return x with { Data = y };
     }
 
     private static RefTensor Flatten(RefTensor x, long axis)

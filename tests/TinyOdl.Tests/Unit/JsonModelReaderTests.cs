@@ -65,7 +65,7 @@ public class JsonModelReaderTests
 
     [Fact]
     public void UnknownOpNamesLayerAndSupportedOps() =>
-        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, relu, leaky_relu, add",
+        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, conv2d, max_pool, average_pool, global_average_pool, batch_norm, flatten, reshape, relu, leaky_relu, sigmoid, add",
             ErrorOf(Valid.Replace("\"op\": \"relu\"", "\"op\": \"gelu\"")));
 
     [Fact]
@@ -121,7 +121,7 @@ public class JsonModelReaderTests
 
     [Fact]
     public void AddOfDifferentShapesIsAShapeError() =>
-        Assert.Equal("m.json: layers[2] (sum): shape mismatch: 'act' is [3] but 'x' is [4]",
+        Assert.Equal("m.json: layers[2] (sum): shape mismatch: 'act' is [3] but 'x' is [4], which do not broadcast (aligned at the last dimension, each pair of dimensions must be equal or 1)",
             ErrorOf(Valid.Replace("{ \"name\": \"fc2\"", "{ \"name\": \"sum\", \"op\": \"add\", \"inputs\": [\"act\", \"x\"] }, { \"name\": \"fc2\"")));
 
     [Fact]

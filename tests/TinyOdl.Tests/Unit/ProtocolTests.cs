@@ -38,6 +38,23 @@ public class ProtocolTests
     }
 
     [Fact]
+    public void PredictionsAreParsedToTheExactPrintedBits()
+    {
+        var lines = Protocol.Parse(Device.Replace("predict 0 00000000 3f000000", "predict 0 80000000 7fc00001\npredict 1 00000001 ff800000"));
+        var p = Protocol.Predictions(lines, outputSize: 2);
+        Assert.Equal([[0x80000000u, 0x7fc00001u], [0x00000001u, 0xff800000u]], p.Select(y => y.Select(BitConverter.SingleToUInt32Bits).ToArray()));
+        Assert.Empty(Protocol.Predictions(Protocol.Parse("model m arena 64 params 0\ndone"), outputSize: 2));
+    }
+
+    [Fact]
+    public void PredictionsOutOfOrderOrOfTheWrongSizeAreRejected()
+    {
+        var skipped = Protocol.Parse(Device.Replace("predict 0", "predict 1"));
+        Assert.Contains("should be predict 0", Assert.Throws<FormatException>(() => Protocol.Predictions(skipped, 2)).Message);
+        Assert.Contains("has 2 values, the model outputs 3", Assert.Throws<FormatException>(() => Protocol.Predictions(Protocol.Parse(Device), 3)).Message);
+    }
+
+    [Fact]
     public void HexRoundTripsEveryBitPattern()
     {
         foreach (uint bits in new uint[] { 0, 0x80000000, 0x7fc00000, 0x00000001, 0x7f7fffff, 0xff800000 })

@@ -8,20 +8,23 @@ namespace TinyOdl.Frontends.Onnx;
 
 /// <summary>
 /// Imports an ONNX model (docs/MODEL_FORMAT.md, "ONNX import") onto <see cref="ModelBuilder"/>: Gemm and MatMul (+ Add of
-/// a bias) become Linear layers with the file's weights, Relu, LeakyRelu and Add (residual) map one to one, shape ops
-/// and inference-only ops vanish, and a final Softmax/LogSoftmax is folded into the softmax_cross_entropy loss. The first dimension of a graph input
-/// of rank 2 or more is the batch dimension: the model is the per-sample computation (batch size 1).
+/// a bias) become Linear layers with the file's weights, Relu, LeakyRelu and Add (residual) map one to one, the 2-D
+/// image ops (Conv, pooling, inference BatchNormalization) to their CHW nodes (OnnxModelReader.Cnn.cs), Flatten and
+/// Reshape to views, inference-only ops vanish, and a final Softmax/LogSoftmax is folded into the softmax_cross_entropy loss. The first dimension of a graph input
+/// of rank 2 or more is the batch dimension: the model is the per-sample computation (batch size 1), so an NCHW input is a CHW model input.
 /// Every error is one line "file: where: why" naming the node (name, op type, opset) and, where it applies, the
-/// attribute or input, e.g. "m.onnx: node 'Conv_0' (Conv, opset 9): operator not supported yet; supported: ...".
+/// attribute or input, e.g. "m.onnx: node 'Conv_0' (Conv, opset 9): attribute dilations=[2, 2] is not supported; ...".
 /// </summary>
-public static class OnnxModelReader
+public static partial class OnnxModelReader
 {
     /// <summary>Ops the importer maps (some only in the forms the docs describe).</summary>
     public static IReadOnlyList<string> SupportedOps { get; } =
-        ["Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Flatten", "Reshape", "Identity", "Dropout", "Constant", "Transpose", "Softmax", "LogSoftmax"];
+        ["Gemm", "MatMul", "Conv", "Add", "Relu", "LeakyRelu", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+         "Flatten", "Reshape", "Identity", "Dropout", "Constant", "Transpose", "Softmax", "LogSoftmax"];
 
     private const string SupportedList =
-        "Gemm, MatMul, Add (bias of a Gemm/MatMul, or of two computed tensors of one shape), Relu, LeakyRelu, Flatten, Reshape, " +
+        "Gemm, MatMul, Conv (2-D), Add (bias of a Gemm/MatMul, or of two computed tensors that broadcast), Relu, LeakyRelu, Sigmoid, " +
+        "MaxPool, AveragePool, GlobalAveragePool (2-D), BatchNormalization (inference), Flatten, Reshape, " +
         "Identity, Dropout, Constant, " +
         "Transpose (of initializers), Softmax/LogSoftmax (last op, folded into the loss)";
 
@@ -117,7 +120,7 @@ public static class OnnxModelReader
         public string Out(int i) => i < Proto.Output.Count ? Proto.Output[i] : "";
     }
 
-    private sealed class Importer
+    private sealed partial class Importer
     {
         private readonly string _file;
         private readonly ModelProto _model;
@@ -294,15 +297,18 @@ public static class OnnxModelReader
             return id.Length > 0 && char.IsAsciiDigit(id[0]) ? "_" + id : id;
         }
 
-        /// <summary>A fresh identifier for a model node (its parameters are NAME_weight and NAME_bias).</summary>
+        /// <summary>Names a model node's parameters may take: NAME_weight, NAME_bias, and a batch_norm's NAME_mean and NAME_inv_std.</summary>
+        private static readonly string[] ParameterSuffixes = ["", "_weight", "_bias", "_mean", "_inv_std"];
+
+        /// <summary>A fresh identifier for a model node (its parameters are NAME_weight, NAME_bias, ...).</summary>
         private string NodeName(OnnxNode n)
         {
             var baseName = Sanitize(n.DisplayName);
             if (baseName.Length == 0) baseName = $"node_{n.Index}";
             var name = baseName;
-            for (int k = 2; _usedNames.Contains(name) || _usedNames.Contains(name + "_weight") || _usedNames.Contains(name + "_bias"); k++)
+            for (int k = 2; ParameterSuffixes.Any(s => _usedNames.Contains(name + s)); k++)
                 name = $"{baseName}_{k}";
-            _usedNames.UnionWith([name, name + "_weight", name + "_bias"]);
+            _usedNames.UnionWith(ParameterSuffixes.Select(s => name + s));
             return name;
         }
 
@@ -375,6 +381,7 @@ public static class OnnxModelReader
             public long Int(string name, long fallback) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.Int).I : fallback;
             public float Float(string name, float fallback) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.Float).F : fallback;
             public long[]? Ints(string name) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.Ints).Ints.ToArray() : null;
+            public string String(string name, string fallback) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.String).S.ToStringUtf8() : fallback;
             public float[]? Floats(string name) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.Floats).Floats.ToArray() : null;
             public TensorProto? Tensor(string name) => Has(name) ? Get(name, AttributeProto.Types.AttributeType.Tensor).T : null;
         }
@@ -413,10 +420,11 @@ public static class OnnxModelReader
                     break;
                 }
                 case "Relu":
+                case "Sigmoid":
                 {
                     _ = new Attributes(this, n, Legacy());
                     var x = Dynamic(n, 0, "X");
-                    var y = Build(n, () => _builder.Relu(NodeName(n), x.Graph));
+                    var y = Build(n, () => n.Op == "Relu" ? _builder.Relu(NodeName(n), x.Graph) : _builder.Sigmoid(NodeName(n), x.Graph));
                     Define(n, 0, x with { Graph = y });
                     break;
                 }
@@ -425,6 +433,11 @@ public static class OnnxModelReader
                     Alias(n, 0);
                     break;
                 case "Dropout": Dropout(n); break;
+                case "Conv": Conv(n); break;
+                case "MaxPool": Pool(n, PoolKind.Max); break;
+                case "AveragePool": Pool(n, PoolKind.Average); break;
+                case "GlobalAveragePool": GlobalAveragePool(n); break;
+                case "BatchNormalization": BatchNormalization(n); break;
                 case "Flatten": Flatten(n); break;
                 case "Reshape": Reshape(n); break;
                 case "Constant": ConstantNode(n); break;
@@ -594,16 +607,18 @@ public static class OnnxModelReader
             return bias is null ? $"input '{biasName}' {OnnxTensors.FormatDims(c.Dims)}: {why}" : null;
         }
 
-        /// <summary>Two computed tensors of one shape (a residual connection): the graph's add node.</summary>
+        /// <summary>Two computed tensors (a residual connection), broadcast per sample as ONNX allows: the graph's add node.</summary>
         private void ResidualAdd(OnnxNode n)
         {
             Sym a = Dynamic(n, 0, "A"), b = Dynamic(n, 1, "B");
-            if (a.Batched != b.Batched || !a.Sample.SequenceEqual(b.Sample))
-                throw Fail(n, $"adds computed tensors of shapes {FullShape(a)} and {FullShape(b)}; broadcasting is not supported, they must have the same shape");
+            if (a.Batched != b.Batched || (!a.Sample.SequenceEqual(b.Sample) && ModelBuilder.Broadcast(a.Graph.Shape, b.Graph.Shape) is null))
+                throw Fail(n, $"adds computed tensors of shapes {FullShape(a)} and {FullShape(b)}, which do not broadcast per sample");
+            if (!a.Sample.SequenceEqual(b.Sample) && Opset < 7)
+                throw Fail(n, "broadcasting two computed tensors needs opset 7 or newer");
             // Before opset 7 broadcasting was opt-in: with equal shapes the attributes change nothing.
             _ = new Attributes(this, n, Opset < 7 ? ["broadcast", "axis", "consumed_inputs"] : []);
             var y = Build(n, () => _builder.Add(NodeName(n), a.Graph, b.Graph));
-            Define(n, 0, a with { Graph = y });
+            Define(n, 0, a with { Graph = y, Sample = [.. y.Shape.Dims] });
         }
 
         private string WhyAddIsNotABias(OnnxNode add)
@@ -670,13 +685,12 @@ public static class OnnxModelReader
             if (!x.Batched)
             {
                 int outer = Product(full.Take((int)axis));
-                Define(n, 0, x with { Sample = [outer, inner] });
+                View(n, x, [outer, inner], batched: false);
                 return;
             }
             // Batched: output [N * d1 ... d(axis-1), rest]. Only "everything but the batch" keeps samples apart.
             bool keepsBatch = axis >= 1 && Product(full.Skip(1).Take((int)axis - 1)) == 1;
-            if (keepsBatch) { Define(n, 0, x with { Sample = [inner] }); return; }
-            if (axis == 0 && _batch == 1) { Define(n, 0, x with { Sample = [inner] }); return; }
+            if (keepsBatch || (axis == 0 && _batch == 1)) { View(n, x, [inner], batched: true); return; }
             throw BadAttribute(n, "axis", at.Int("axis", 1),
                 $"with the batch dimension first in {FullShape(x)}, only axis=1 (flatten each sample) keeps samples apart");
         }
@@ -707,7 +721,7 @@ public static class OnnxModelReader
             if (!x.Batched)
             {
                 var dims = Resolve(n, target, full, Product(full), targetText, x);
-                Define(n, 0, x with { Sample = dims.Select(d => (int)d).ToArray() });
+                View(n, x, dims.Select(d => (int)d).ToArray(), batched: false);
                 return;
             }
             int sampleElements = Product(full.Skip(1));
@@ -719,17 +733,28 @@ public static class OnnxModelReader
                 var restFull = full.Skip(1).ToArray();
                 if (target[0] == -1 && rest.Contains(-1)) throw Fail(n, $"shape {targetText} is invalid (at most one -1)");
                 var dims = Resolve(n, rest, restFull, sampleElements, targetText, x, offset: 1);
-                Define(n, 0, x with { Sample = dims.Select(d => (int)d).ToArray() });
+                View(n, x, dims.Select(d => (int)d).ToArray(), batched: true);
                 return;
             }
             if (_batch == 1)
             {
                 // One sample: any reshape keeps it whole; the result has no batch dimension any more.
                 var dims = Resolve(n, target, full, sampleElements, targetText, x);
-                Define(n, 0, new Sym(x.Graph, dims.Select(d => (int)d).ToArray(), false));
+                View(n, x, dims.Select(d => (int)d).ToArray(), batched: false);
                 return;
             }
             throw Fail(n, $"shape {targetText} does not keep the batch dimension first (0, -1 or {_batchLabel}) of {FullShape(x)}, so it would mix samples; reshape each sample, e.g. [0, -1]");
+        }
+
+        /// <summary>
+        /// Output 0 is the elements of <paramref name="x"/> seen with the per-sample shape <paramref name="sample"/>: a
+        /// reshape node (a view, no kernel) when that changes the model value's shape (e.g. [C, H, W] -> [C*H*W]), else x itself.
+        /// </summary>
+        private void View(OnnxNode n, Sym x, int[] sample, bool batched)
+        {
+            var shape = new Shape(sample);
+            var graph = shape == x.Graph.Shape ? x.Graph : Build(n, () => _builder.Reshape(NodeName(n), x.Graph, shape));
+            Define(n, 0, new Sym(graph, sample, batched));
         }
 
         /// <summary>Target dims with 0 (copy) and -1 (inferred) resolved against <paramref name="full"/>, checked to hold <paramref name="elements"/>.</summary>
@@ -859,7 +884,7 @@ public static class OnnxModelReader
                 string what = _folded != OnnxFoldedOutput.None
                     ? $"after folding the final {_folded} into the softmax_cross_entropy loss nothing is left to train"
                     : "the output is the graph input reshaped or copied, so there is nothing to train";
-                throw last is null ? Fail(where, $"is the graph input; {what}") : Fail(last, $"{what}; a model needs at least one Gemm, MatMul or Relu");
+                throw last is null ? Fail(where, $"is the graph input; {what}") : Fail(last, $"{what}; a model needs at least one Gemm, MatMul, Conv or Relu");
             }
             CheckDeclaredOutput(output, y, where);
 

@@ -29,6 +29,34 @@ internal static class ElementwiseLowering
         return k.BuildKernel($"{ActivationName(slope)}_{t.Tag()}_backward{target.Suffix}_{n}");
     }
 
+    /// <summary>
+    /// y = 1 / (1 + exp(-x)) in binary32 (exp is <see cref="MathLibrary"/>'s), rounded once to storage. Scalar on every
+    /// target: library calls do not run in SIMD lanes.
+    /// </summary>
+    public static Kernel SigmoidForward(int n, ScalarType t)
+    {
+        var k = new KernelBuilder();
+        var x = k.Input("x", t, n);
+        var y = k.Output("y", t, n);
+        k.For("i", 0, n, i => k.Store(y, i, Cast(F(1f) / (F(1f) + MathLibrary.Exp.Invoke(F(0f) - Cast(x[i], ScalarType.F32))), t)));
+        return k.BuildKernel($"sigmoid_{t.Tag()}_forward_{n}");
+    }
+
+    /// <summary>dx = dy * (y * (1 - y)) in binary32 from the stored forward output, rounded once to storage.</summary>
+    public static Kernel SigmoidBackward(int n, ScalarType t)
+    {
+        var k = new KernelBuilder();
+        var y = k.Input("y", t, n);
+        var dy = k.Input("dy", t, n);
+        var dx = k.Output("dx", t, n);
+        k.For("i", 0, n, i =>
+        {
+            var s = k.Declare("s", Cast(y[i], ScalarType.F32));
+            k.Store(dx, i, Cast(Cast(dy[i], ScalarType.F32) * (Ref(s) * (F(1f) - Ref(s))), t));
+        });
+        return k.BuildKernel($"sigmoid_{t.Tag()}_backward_{n}");
+    }
+
     private static Expr Negative(Expr v, float slope, ScalarType t) => slope == 0f ? Const(0f, t) : v * Const(slope, t);
 
     private static string ActivationName(float slope) =>

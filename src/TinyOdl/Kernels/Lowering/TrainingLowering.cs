@@ -26,6 +26,7 @@ public static class TrainingLowering
                 ? ProgramBuffer.External(t.Role == TensorRole.Input ? "input" : "target", t.Type.ToScalar(), t.Elements)
                 : ProgramBuffer.InArena(t.Name, t.Type.ToScalar(), t.Elements, plan.OffsetOf(t));
         ProgramBuffer B(TrainingTensor t) => buffers[t];
+        ProgramBuffer[] Optional(TrainingTensor? t) => t is null ? [] : [buffers[t]];
         static ScalarType T(TrainingTensor t) => t.Type.ToScalar();
 
         KernelCall CallFor(TrainingOp op) => op switch
@@ -38,7 +39,12 @@ public static class TrainingLowering
                 [B(g.DY), B(g.X), B(g.DW)], g.Name, (long)g.X.Elements * g.DY.Elements, Pass.WeightGradient),
             ReluForward r => new KernelCall(Shared(ElementwiseLowering.ReluForward(r.X.Elements, T(r.Y), r.Slope, target)), [B(r.X), B(r.Y)], r.Name, 0, Pass.Forward),
             ReluBackward r => new KernelCall(Shared(ElementwiseLowering.ReluBackward(r.X.Elements, T(r.DX), r.Slope, target)), [B(r.X), B(r.DY), B(r.DX)], r.Name, 0, Pass.InputGradient),
-            AddForward a => new KernelCall(Shared(ElementwiseLowering.Add(a.Y.Elements, T(a.Y), target)), [B(a.A), B(a.B), B(a.Y)], a.Name, 0, Pass.Forward),
+            SigmoidForward sg => new KernelCall(Shared(ElementwiseLowering.SigmoidForward(sg.X.Elements, T(sg.Y))), [B(sg.X), B(sg.Y)], sg.Name, 0, Pass.Forward),
+            SigmoidBackward sg => new KernelCall(Shared(ElementwiseLowering.SigmoidBackward(sg.Y.Elements, T(sg.Y))), [B(sg.Y), B(sg.DY), B(sg.DX)], sg.Name, 0, Pass.InputGradient),
+            AddForward a => new KernelCall(Shared(a.AShape.Equals(a.YShape) && a.BShape.Equals(a.YShape)
+                    ? ElementwiseLowering.Add(a.Y.Elements, T(a.Y), target)
+                    : BroadcastLowering.Add(a.YShape, a.AShape, a.BShape, T(a.Y), target)), [B(a.A), B(a.B), B(a.Y)], a.Name, 0, Pass.Forward),
+            BroadcastReduce r => new KernelCall(Shared(BroadcastLowering.Reduce(r.OutShape, r.InShape, T(r.DX), target)), [B(r.DY), B(r.DX)], r.Name, 0, Pass.InputGradient),
             GradientAccumulate a => new KernelCall(Shared(ElementwiseLowering.AccumulateInPlace(a.Acc.Elements, T(a.Acc), target)), [B(a.Acc), B(a.Addend)], a.Name, 0, Pass.Backward),
             Cast c => new KernelCall(Shared(ElementwiseLowering.Convert(c.X.Elements, T(c.X), T(c.Y), target)), [B(c.X), B(c.Y)], c.Name, 0,
                 c.Phase == Phase.Forward ? Pass.Forward : Pass.Backward),
@@ -48,6 +54,24 @@ public static class TrainingLowering
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction), B(l.Scratch!)], l.Name, 0, Pass.Loss),
             SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision), target)),
                 s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name, 0, Pass.Update),
+            ConvForward c => new KernelCall(Shared(ConvLowering.Forward(c.Geometry, c.B is not null, Numerics.Of(c.Precision), c.Algorithm, target)),
+                [B(c.X), B(c.W), .. Optional(c.B), B(c.Y), .. Optional(c.Columns)], c.Name, c.Geometry.Macs, Pass.Forward),
+            ConvWeightGradient c => new KernelCall(Shared(ConvLowering.WeightGradient(c.Geometry, Numerics.Of(c.Precision), c.Algorithm, target)),
+                [B(c.DY), B(c.X), B(c.DW), .. Optional(c.Columns)], c.Name, c.Geometry.Macs, Pass.WeightGradient),
+            ConvInputGradient c => new KernelCall(Shared(ConvLowering.InputGradient(c.Geometry, Numerics.Of(c.Precision), target)),
+                [B(c.DY), B(c.W), B(c.DX), .. Optional(c.Accumulator)], c.Name, c.Geometry.Macs, Pass.InputGradient),
+            ChannelSumGradient c => new KernelCall(Shared(ConvLowering.ChannelSum(c.DB.Elements, c.DY.Elements / c.DB.Elements, Numerics.Of(c.Precision), target)),
+                [B(c.DY), B(c.DB)], c.Name, 0, Pass.WeightGradient),
+            PoolForward pf => new KernelCall(Shared(PoolLowering.Forward(pf.X.Elements / pf.Window.InputPixels, pf.Window, pf.Kind, pf.CountIncludePad, Numerics.Of(pf.Precision), target)),
+                [B(pf.X), B(pf.Y)], pf.Name, 0, Pass.Forward),
+            PoolBackward pb => new KernelCall(Shared(PoolLowering.Backward(pb.DX.Elements / pb.Window.InputPixels, pb.Window, pb.Kind, pb.CountIncludePad, Numerics.Of(pb.Precision), target)),
+                [.. Optional(pb.X), B(pb.DY), B(pb.DX)], pb.Name, 0, Pass.InputGradient),
+            BatchNormForward bn => new KernelCall(Shared(BatchNormLowering.Forward(bn.Scale.Elements, bn.X.Elements / bn.Scale.Elements, Numerics.Of(bn.Precision), target)),
+                [B(bn.X), B(bn.Scale), B(bn.Shift), B(bn.Mean), B(bn.InvStd), B(bn.Y)], bn.Name, bn.X.Elements, Pass.Forward),
+            BatchNormScaleGradient bn => new KernelCall(Shared(BatchNormLowering.ScaleGradient(bn.DScale.Elements, bn.X.Elements / bn.DScale.Elements, Numerics.Of(bn.Precision), target)),
+                [B(bn.DY), B(bn.X), B(bn.Mean), B(bn.InvStd), B(bn.DScale)], bn.Name, bn.X.Elements, Pass.WeightGradient),
+            BatchNormInputGradient bn => new KernelCall(Shared(BatchNormLowering.InputGradient(bn.Scale.Elements, bn.DX.Elements / bn.Scale.Elements, Numerics.Of(bn.Precision), target)),
+                [B(bn.DY), B(bn.Scale), B(bn.InvStd), B(bn.DX)], bn.Name, 0, Pass.InputGradient),
             _ => throw new NotSupportedException($"lowering: no kernel for {op.GetType().Name}"),
         };
 

@@ -1,0 +1,58 @@
+using TinyOdl.Graph;
+using static TinyOdl.Kernels.Ir;
+
+namespace TinyOdl.Kernels.Lowering;
+
+/// <summary>
+/// Loops over sliding windows without per-tap bounds tests: the indices whose position falls inside the input form
+/// one contiguous range [lo, hi), computed once per loop from integer min/max, and a loop is split into the padding
+/// before, the inside and the padding after. Zero-padded axes get no bounds code at all.
+/// </summary>
+internal static class WindowLoops
+{
+    public static Expr Max(Expr a, Expr b) => a is IntConst x && b is IntConst y ? Math.Max(x.Value, y.Value) : Select(Gt(a, b), a, b);
+    public static Expr Min(Expr a, Expr b) => a is IntConst x && b is IntConst y ? Math.Min(x.Value, y.Value) : Select(Lt(a, b), a, b);
+
+    /// <summary>ceil(a / d) for a &gt;= 0.</summary>
+    private static Expr CeilDiv(Expr a, int d) => d == 1 ? a : a is IntConst c ? (c.Value + d - 1) / d : (a + (d - 1)) / new IntConst(d);
+
+    /// <summary>
+    /// For t in [0, count) at position start + t * stride, the range [lo, hi) of t with 0 &lt;= position &lt; extent,
+    /// declared as locals. <paramref name="before"/> / <paramref name="after"/>: whether the position can fall below 0 /
+    /// reach extent at all (padding on that side); without, that bound is the loop's own.
+    /// </summary>
+    public static (Expr Lo, Expr Hi) Inside(KernelBuilder k, string name, Expr start, int stride, int extent, int count, bool before, bool after)
+    {
+        Expr lo = 0, hi = count;
+        if (before) lo = Ref(k.Declare(name + "_lo", Min(CeilDiv(Max(0 - start, 0), stride), count)));
+        if (after) hi = Ref(k.Declare(name + "_hi", Max(Min(CeilDiv(Max(extent - start, 0), stride), count), lo)));
+        return (lo, hi);
+    }
+
+    /// <summary>for t in [0, count): body(t, inside), as up to three loops (padding, inside, padding) in ascending t.</summary>
+    public static void Split(KernelBuilder k, string name, int count, (Expr Lo, Expr Hi) inside, bool lanes, Action<Expr, bool> body)
+    {
+        var (lo, hi) = inside;
+        if (lo is not IntConst { Value: 0 }) k.For(name, 0, lo, lanes, t => body(t, false));
+        k.For(name, lo, hi, lanes, t => body(t, true));
+        if (hi is not IntConst c || c.Value != count) k.For(name, hi, count, lanes, t => body(t, false));
+    }
+
+    /// <summary>The kernel rows of output row <paramref name="oh"/> that fall inside the input.</summary>
+    public static (Expr, Expr) RowTaps(KernelBuilder k, Window2d w, Expr oh) =>
+        Inside(k, "r", oh * w.StrideH - w.PadTop, 1, w.Height, w.KernelH, w.PadTop > 0, w.PadBottom > 0);
+
+    public static (Expr, Expr) ColumnTaps(KernelBuilder k, Window2d w, Expr ow) =>
+        Inside(k, "c", ow * w.StrideW - w.PadLeft, 1, w.Width, w.KernelW, w.PadLeft > 0, w.PadRight > 0);
+
+    /// <summary>The output rows whose kernel row <paramref name="r"/> falls inside the input.</summary>
+    public static (Expr, Expr) OutputRows(KernelBuilder k, Window2d w, Expr r) =>
+        Inside(k, "oh", r - w.PadTop, w.StrideH, w.Height, w.OutHeight, w.PadTop > 0, w.PadBottom > 0);
+
+    public static (Expr, Expr) OutputColumns(KernelBuilder k, Window2d w, Expr c) =>
+        Inside(k, "ow", c - w.PadLeft, w.StrideW, w.Width, w.OutWidth, w.PadLeft > 0, w.PadRight > 0);
+
+    /// <summary>Input pixel (row-major within a channel plane) read by output (oh, ow) at tap (r, c); only meaningful inside.</summary>
+    public static Expr InputPixel(Window2d w, Expr oh, Expr ow, Expr r, Expr c) =>
+        (oh * w.StrideH - w.PadTop + r) * w.Width + ow * w.StrideW - w.PadLeft + c;
+}
