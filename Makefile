@@ -4,7 +4,7 @@
 DOTNET ?= dotnet
 DEMO_DIR ?= build/demo
 
-.PHONY: all build demo test bench toolchain data clean
+.PHONY: all build demo test bench toolchain data examples clean
 
 all: build
 
@@ -21,7 +21,7 @@ build:
 
 # Generate training code for the digits MLP (C and LLVM IR backends), train it on-device under QEMU,
 # check the results bit for bit against the C# evaluator, verify all toolchain combinations, then train it
-# in fp32, fp16 and fp16-mixed on the scalar and SIMD boards.
+# in fp32, fp16 and fp16-mixed on the scalar and SIMD boards; finally train the digits CNN on-device.
 demo: toolchain data
 	./tinyodl compile examples/digits-mlp.json --board qemu-virt-rv32 --backend c -o $(DEMO_DIR)/digits-mlp-c
 	./tinyodl run $(DEMO_DIR)/digits-mlp-c
@@ -29,9 +29,17 @@ demo: toolchain data
 	./tinyodl run $(DEMO_DIR)/digits-mlp-llvm
 	./tinyodl verify examples/digits-mlp.json --board qemu-virt-rv32
 	./tinyodl sweep examples/digits-mlp.json
+	./tinyodl compile examples/digits-cnn.json --board qemu-virt-rv32 -o $(DEMO_DIR)/digits-cnn
+	./tinyodl run $(DEMO_DIR)/digits-cnn
 
 test: toolchain data
 	$(DOTNET) test TinyOdl.sln -c Release -nologo
+
+# The reference networks as ONNX, exported by TinyOdl itself from their JSON (a test checks these files are
+# byte-identical to a fresh export, so they never go stale: after changing the JSON or the exporter, run this).
+examples:
+	./tinyodl export examples/resnet8.json -o examples/resnet8.onnx
+	./tinyodl export examples/ds-cnn.json -o examples/ds-cnn.onnx
 
 # Instruction counts per pass, fp32/fp16 scalar/SIMD (bench/RESULTS.md).
 bench: toolchain data

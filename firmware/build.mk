@@ -63,7 +63,7 @@ OBJS := $(addprefix $(BUILD_DIR)/,$(C_SRCS:.c=.o)) \
 # depends on it and rebuilds exactly then.
 SETTINGS_FILE := $(BUILD_DIR)/settings
 SETTINGS := $(strip $(CC) $(CFLAGS) | $(ASFLAGS) | $(LDFLAGS) $(LDLIBS) | \
-    $(LLVM_OPT) $(LLC) $(LLC_MATTR) | $(OBJS))
+    $(LLVM_OPT) $(LLVM_OPT_FLAGS) $(LLC) $(LLC_MATTR) | $(OBJS))
 ifeq ($(filter clean qemu-cmd,$(MAKECMDGOALS)),)
 ifneq ($(SETTINGS),$(strip $(file <$(SETTINGS_FILE))))
 $(shell mkdir -p $(BUILD_DIR))
@@ -92,7 +92,7 @@ $(BUILD_DIR)/startup.o: $(STARTUP) $(BUILD_DEPS)
 $(BUILD_DIR)/model.opt.ll: $(MODEL_LL) $(BUILD_DEPS)
 	@mkdir -p $(@D)
 	$(LLVM_OPT) -passes=verify -disable-output $<
-	$(LLVM_OPT) $(OPT) -S -o $@ $<
+	$(LLVM_OPT) $(OPT) $(LLVM_OPT_FLAGS) -S -o $@ $<
 
 $(BUILD_DIR)/model_ll.o: $(BUILD_DIR)/model.opt.ll
 	$(LLC) $(OPT) -mtriple=$(TRIPLE) -mattr=$(LLC_MATTR) -target-abi=$(MABI) \

@@ -51,7 +51,12 @@ SYSTEM_INCLUDES := -nostdlibinc -isystem $(PICOLIBC_INCLUDE)
 LINKER_FLAGS := -fuse-ld=lld
 # For the LLVM backend OPT applies to the model IR; C is always -O2.
 C_OPT := $(if $(filter llvm,$(TOOLCHAIN)),-O2,$(OPT))
+# No auto-vectorization: TinyOdl decides which loops run as SIMD lanes (RVV intrinsics or scalable vectors), so
+# instruction counts reflect the kernel IR's choices. It also keeps clear of QEMU 7.2's crash translating
+# vfcvt.rtz.x.f.v (QEMU issue 1441), which clang's vectorizer emits for the scalar float-to-int in exp.
+NO_AUTOVEC := -fno-vectorize -fno-slp-vectorize
 endif
+LLVM_OPT_FLAGS := -vectorize-loops=false -vectorize-slp=false
 
 # -ffp-contract=off: no fused multiply-add unless the source asks for it,
 # so every toolchain and the host reference round identically.
@@ -62,7 +67,7 @@ endif
 # (same result, ~10x the instructions); it changes no rounding.
 CFLAGS := -std=c99 -Wall -Wextra -ffp-contract=off -fno-math-errno -fno-common -g \
     -ffunction-sections -fdata-sections -ftls-model=local-exec \
-    $(C_OPT) $(TARGET_FLAGS) \
+    $(C_OPT) $(NO_AUTOVEC) $(TARGET_FLAGS) \
     $(SYSTEM_INCLUDES) -I. -Ifirmware $(EXTRA_CFLAGS)
 ASFLAGS := $(TARGET_FLAGS) -g
 # Own startup and linker script (-nostdlib implies -nostartfiles; clang

@@ -10,6 +10,7 @@ var root = new RootCommand("TinyOdl: on-device training code for RISC-V microcon
     VerifyCommand.Create(),
     SweepCommand.Create(),
     ProfileCommand.Create(),
+    ExportCommand.Create(),
 };
 
 if (Console.IsOutputRedirected)

@@ -150,14 +150,14 @@ public sealed class ModelBuilder
     }
 
     /// <summary>The input's elements under a new shape of the same size (Flatten: [n]).</summary>
-    public Value Reshape(string name, Value input, Shape shape)
+    public Value Reshape(string name, Value input, Shape shape, Precision? precision = null)
     {
         CheckNewNode(name);
         if (shape.Elements != input.Elements)
             throw TinyOdlException.At($"node '{name}'", $"shape mismatch: cannot reshape '{input.Name}' {input.Shape} ({input.Elements} elements) to {shape} ({shape.Elements} elements)");
-        // A view keeps its input's storage type; it has no kernels, so no precision of its own.
+        // A view keeps its input's storage type; it has no kernels, so its precision is only the model's setting.
         var y = NewActivation(name, shape, input.Type);
-        _nodes.Add(new ReshapeNode(name, input, y) { Precision = Precision.Fp32 });
+        _nodes.Add(new ReshapeNode(name, input, y) { Precision = precision ?? DefaultPrecision });
         return y;
     }
 

@@ -218,7 +218,7 @@ public static class Autodiff
                     break;
                 case ReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
-                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx));
+                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", Of(r.Output), dy, dx));
                     break;
                 case SigmoidNode sg:
                     if (needsGrad.Contains(sg.Input) && sg.Input.Kind == ValueKind.Activation)
@@ -226,7 +226,7 @@ public static class Autodiff
                     break;
                 case LeakyReluNode r:
                     if (needsGrad.Contains(r.Input) && r.Input.Kind == ValueKind.Activation)
-                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", As(r.Input, storage), dy, dx, r.Slope));
+                        Contribute(r.Input, storage, r.Name, dx => new ReluBackward(r.Name + "_backward", r.Slope >= 0f ? Of(r.Output) : As(r.Input, storage), dy, dx, r.Slope));
                     break;
                 case AddNode a:
                     // d(a + b)/da = d(a + b)/db = 1: each input's gradient contribution is dY itself (a copy, or a

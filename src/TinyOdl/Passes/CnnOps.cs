@@ -67,6 +67,7 @@ public sealed record PoolBackward(string Name, TrainingTensor? X, TrainingTensor
 public sealed record BatchNormForward(string Name, TrainingTensor X, TrainingTensor Scale, TrainingTensor Shift, TrainingTensor Mean, TrainingTensor InvStd,
     TrainingTensor Y, Precision Precision) : TrainingOp(Name, Phase.Forward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [X, Scale, Shift, Mean, InvStd];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }
@@ -82,6 +83,7 @@ public sealed record BatchNormScaleGradient(string Name, TrainingTensor DY, Trai
 /// <summary>dX = dY * Scale * InvStd per channel (the statistics are constants).</summary>
 public sealed record BatchNormInputGradient(string Name, TrainingTensor DY, TrainingTensor Scale, TrainingTensor InvStd, TrainingTensor DX, Precision Precision) : TrainingOp(Name, Phase.Backward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [DY, Scale, InvStd];
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }

@@ -50,15 +50,25 @@ public sealed class MemoryPlan
     public static MemoryPlan Build(TrainingGraph graph, bool share = true)
     {
         var tensors = graph.Tensors.Where(t => !t.IsExternal).ToArray();
-        int end = graph.Ops.Count;
+        // Time in half steps: op i reads at 2i and writes at 2i + 1. A tensor read last by an element-wise op ends at
+        // its read, so the op's output may reuse its bytes (in place); any other op's inputs live through its writes.
+        int end = 2 * graph.Ops.Count;
         var first = new Dictionary<TrainingTensor, int>();
         var last = new Dictionary<TrainingTensor, int>();
         for (int i = 0; i < graph.Ops.Count; i++)
-            foreach (var t in graph.Ops[i].Reads.Concat(graph.Ops[i].Writes))
+        {
+            var op = graph.Ops[i];
+            foreach (var t in op.Reads)
             {
-                first.TryAdd(t, i);
-                last[t] = i;
+                first.TryAdd(t, 2 * i);
+                last[t] = op.IsElementwise ? 2 * i : 2 * i + 1;
             }
+            foreach (var t in op.Writes)
+            {
+                first.TryAdd(t, 2 * i + 1);
+                last[t] = 2 * i + 1;
+            }
+        }
         (int From, int To) Interval(TrainingTensor t) =>
             !share || IsPersistent(t) || !first.ContainsKey(t) ? (0, end) : (first[t], last[t]);
 

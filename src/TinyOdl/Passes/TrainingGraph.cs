@@ -42,6 +42,13 @@ public abstract record TrainingOp(string Name, Phase Phase)
 {
     public abstract IEnumerable<TrainingTensor> Reads { get; }
     public abstract IEnumerable<TrainingTensor> Writes { get; }
+
+    /// <summary>
+    /// Element i of each output depends only on element i of each same-sized input (plus constants), and every
+    /// backend reads it before writing: an output may take the memory of an input that is not needed afterwards
+    /// (in-place ReLU, Add, batch norm; <see cref="MemoryPlan"/>).
+    /// </summary>
+    public virtual bool IsElementwise => false;
 }
 
 public sealed record LinearForward(string Name, TrainingTensor X, TrainingTensor W, TrainingTensor? B, TrainingTensor Y, Precision Precision) : TrainingOp(Name, Phase.Forward)
@@ -67,13 +74,18 @@ public sealed record LinearWeightGradient(string Name, TrainingTensor DY, Traini
 /// <summary>y = x &gt; 0 ? x : slope * x (slope 0: ReLU).</summary>
 public sealed record ReluForward(string Name, TrainingTensor X, TrainingTensor Y, float Slope = 0f) : TrainingOp(Name, Phase.Forward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [X];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }
 
-/// <summary>dX = dY where X &gt; 0, else slope * dY (0 for ReLU).</summary>
+/// <summary>
+/// dX = dY where X &gt; 0, else slope * dY (0 for ReLU). <see cref="X"/> may be the forward output instead of its
+/// input when the slope is not negative (then y &gt; 0 exactly when x &gt; 0, NaN included), so the input need not be kept.
+/// </summary>
 public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor DY, TrainingTensor DX, float Slope = 0f) : TrainingOp(Name, Phase.Backward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [X, DY];
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }
@@ -81,6 +93,7 @@ public sealed record ReluBackward(string Name, TrainingTensor X, TrainingTensor 
 /// <summary>Y = 1 / (1 + exp(-X)).</summary>
 public sealed record SigmoidForward(string Name, TrainingTensor X, TrainingTensor Y) : TrainingOp(Name, Phase.Forward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [X];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }
@@ -88,6 +101,7 @@ public sealed record SigmoidForward(string Name, TrainingTensor X, TrainingTenso
 /// <summary>dX = dY * Y * (1 - Y), from the forward output.</summary>
 public sealed record SigmoidBackward(string Name, TrainingTensor Y, TrainingTensor DY, TrainingTensor DX) : TrainingOp(Name, Phase.Backward)
 {
+    public override bool IsElementwise => true;
     public override IEnumerable<TrainingTensor> Reads => [Y, DY];
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }
@@ -98,6 +112,7 @@ public sealed record SigmoidBackward(string Name, TrainingTensor Y, TrainingTens
 /// </summary>
 public sealed record AddForward(string Name, TrainingTensor A, TrainingTensor B, TrainingTensor Y, Shape AShape, Shape BShape, Shape YShape) : TrainingOp(Name, Phase.Forward)
 {
+    public override bool IsElementwise => AShape.Equals(YShape) && BShape.Equals(YShape);
     public override IEnumerable<TrainingTensor> Reads => [A, B];
     public override IEnumerable<TrainingTensor> Writes => [Y];
 }

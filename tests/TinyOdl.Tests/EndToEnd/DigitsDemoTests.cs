@@ -38,10 +38,7 @@ public sealed class DigitsDemoTests(ITestOutputHelper output)
 
         // The same folder once more through the library, to read the protocol instead of the tables
         // (already built: this only runs QEMU again).
-        var device = QemuRunner.BuildAndRun(dir, BuildCombo.Default(Backend.C));
-        Assert.True(device.Succeeded, $"exit {device.ExitCode}: {device.Stderr}");
-        var expected = Protocol.Parse(File.ReadAllText(Path.Combine(dir, ProjectWriter.ExpectedName)));
-        Assert.Empty(Protocol.Compare(expected, device.Lines));
+        var device = RunAndCompare(dir);
 
         var epochs = device.Lines.Where(l => l.Keyword == "epoch").ToArray();
         Assert.Equal(4, epochs.Length); // "epochs": 4 in the model file
@@ -88,6 +85,46 @@ public sealed class DigitsDemoTests(ITestOutputHelper output)
             Assert.Contains(combo.Name, Flat(r.Stdout));
         Assert.Equal(BuildCombo.All.Count, CountOccurrences(r.Stdout, "bit-exact"));
         Assert.DoesNotContain("mismatch", r.Stdout);
+    }
+
+    /// <summary>
+    /// The CNN demo: examples/digits-cnn.json (conv, max pool, conv, average pool, linear on the 8x8 images) trains on
+    /// the device bit-exact with the evaluator and ends at least as accurate as the digits MLP on the same split.
+    /// </summary>
+    [Fact]
+    public void Digits_cnn_trains_on_the_device_bit_exact_and_beats_the_mlp()
+    {
+        RequireDigitsData();
+        using var tmp = new TempDir();
+        var dir = tmp.File("digits-cnn");
+        var compile = Cli.Run("compile", Path.Combine("examples", "digits-cnn.json"), "-o", dir);
+        Assert.True(compile.ExitCode == 0, $"compile exited {compile.ExitCode}:\n{compile.Stdout}\n{compile.Stderr}");
+        Assert.Contains("MACs per layer and pass", Flat(compile.Stdout));
+
+        var device = RunAndCompare(dir);
+
+        static double Final(IReadOnlyList<ProtocolLine> lines)
+        {
+            var last = lines.Last(l => l.Keyword == "epoch");
+            return (double)last.UInt("correct") / last.UInt("total");
+        }
+        var mlp = JsonModelReader.Load(Path.Combine(Repo.Root, DigitsModel));
+        var mlpCompiled = Pipeline.Compile(mlp.Model, Board.Load("qemu-virt-rv32"));
+        var (train, test) = mlp.Training.Load(mlpCompiled.Program.InputSize, mlpCompiled.Program.OutputSize);
+        double mlpAccuracy = Final(HarnessSimulator.Run(mlpCompiled.Program, RunPlan.Training(train, test, mlp.Training.Epochs)));
+        double cnnAccuracy = Final(device.Lines);
+        output.WriteLine($"digits test accuracy after the last epoch: CNN {cnnAccuracy:P1} on the device, MLP {mlpAccuracy:P1}");
+        Assert.True(cnnAccuracy >= mlpAccuracy, $"the CNN reaches {cnnAccuracy:P1}, below the MLP's {mlpAccuracy:P1}");
+    }
+
+    /// <summary>Runs a compiled (and possibly already built) folder under QEMU and checks it against its expected.txt.</summary>
+    private static DeviceRun RunAndCompare(string dir)
+    {
+        var device = QemuRunner.BuildAndRun(dir, BuildCombo.Default(Backend.C));
+        Assert.True(device.Succeeded, $"exit {device.ExitCode}: {device.Stderr}");
+        var expected = Protocol.Parse(File.ReadAllText(Path.Combine(dir, ProjectWriter.ExpectedName)));
+        Assert.Empty(Protocol.Compare(expected, device.Lines));
+        return device;
     }
 
     /// <summary>Spectre.Console wraps at 80 columns when stdout is redirected: compare with whitespace collapsed.</summary>

@@ -132,6 +132,31 @@ public static class PrecisionMatrix
             },
             [PerLayer]),
 
+        // CNN: im2col convolutions (3x3 padded; a depthwise stride-2 one with uneven padding), batch norm with a frozen
+        // shift, max pooling over a size the stride does not divide, average pooling with count_include_pad over
+        // padding, a view, and a linear head. CE, momentum.
+        Cnn("cnn_im2col_pool_bn", new Shape(2, 7, 6), seed: 41, dataSeed: 24, (b, x) =>
+        {
+            var c1 = b.Relu("relu1", b.BatchNorm("bn1", b.Conv2d("conv1", x, 5, new Window2d(7, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1)),
+                trainShift: false, mean: [0.1f, -0.2f, 0f, 0.3f, 0.05f], variance: [1.5f, 0.5f, 1f, 2f, 0.25f]));
+            var p1 = b.Pool("pool1", c1, PoolKind.Max, new Window2d(7, 6, 2, 2, 2, 2));
+            var dw = b.Conv2d("dw", p1, 5, new Window2d(3, 3, 3, 2, 2, 1, PadTop: 1, PadLeft: 0, PadBottom: 0, PadRight: 1), groups: 5);
+            var p2 = b.Pool("pool2", dw, PoolKind.Average, new Window2d(1, 3, 1, 2, 1, 1, PadLeft: 1), countIncludePad: true);
+            return b.Linear("fc", b.Flatten("flat", p2), 3);
+        }),
+
+        // CNN: direct convolutions (fp32 column matrices exceed the im2col budget), a pointwise and a grouped one, a
+        // residual Add broadcasting a [C, 1, 1] global average over the plane, a sigmoid, MSE and plain SGD.
+        Cnn("cnn_direct_residual", new Shape(4, 12, 12), seed: 42, dataSeed: 25, (b, x) =>
+        {
+            var c1 = b.Relu("relu1", b.Conv2d("conv1", x, 8, new Window2d(12, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1)));
+            var c2 = b.Conv2d("conv2", c1, 8, new Window2d(12, 12, 3, 3, 2, 2, 1, 1, 1, 1), groups: 2);
+            var pw = b.Conv2d("pw", c2, 8, new Window2d(6, 6, 1, 1), bias: false);
+            var sum = b.Add("sum", pw, b.GlobalAveragePool("gap", c2));
+            var s = b.Sigmoid("sig", b.Pool("pool", sum, PoolKind.Average, new Window2d(6, 6, 3, 3, 3, 3)));
+            return b.Linear("fc", s, 2);
+        }, mse: true),
+
         RangeEdge(Overflow, 300f, 300f, 0f, 0.1f),
         RangeEdge(Subnormal, 3e-5f, 2e-5f, 1e-7f, 0.1f),
     ];
@@ -157,6 +182,22 @@ public static class PrecisionMatrix
             },
             ["fp16", "fp16-mixed"],
             ["zvfh128", "zvfh256"]);
+
+    /// <summary>A convolutional model in every uniform policy on every target; <paramref name="body"/> maps the input to the prediction.</summary>
+    private static PrecisionCase Cnn(string name, Shape input, ulong seed, ulong dataSeed, Func<ModelBuilder, Value, Value> body, bool mse = false)
+    {
+        int classes = mse ? 2 : 3;
+        return new(name,
+            new ModelCase(name, () => throw new NotSupportedException(), Features: input.Elements, Classes: classes, Samples: 10, TestFraction: 0.3, Steps: 3, DataSeed: dataSeed),
+            policy =>
+            {
+                var b = new ModelBuilder(name, input, seed) { DefaultPrecision = P(policy) };
+                var y = body(b, b.Input);
+                return (mse ? b.MseLoss("loss", y) : b.SoftmaxCrossEntropy("loss", y))
+                    .Build(mse ? new SgdOptimizer(0.05f) : new SgdOptimizer(0.02f, Momentum: 0.9f));
+            },
+            UniformPolicies);
+    }
 
     /// <summary>Range-edge models (<see cref="RangeEdge"/>); part of <see cref="All"/>.</summary>
     public const string Overflow = "edge_fp16_overflow_nan";

@@ -197,7 +197,8 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
         if (!v.Target.IsVector) return;
         var loops = (from k in v.Compiled!.Program.Kernels
                      from f in IrWalker.Statements(k.Body).OfType<For>()
-                     where f.Lanes
+                     // Loops over a window's inside have bounds known only at run time; the others have constant ones.
+                     where f.Lanes && f.From is IntConst && f.To is IntConst
                      let trip = ((IntConst)f.To).Value - ((IntConst)f.From).Value
                      let c = v.Board!.Vlen / (new LaneAnalysis(f).HasHalf ? 8 : 16)
                      select (Kernel: k.Name, Trip: trip, C: c, Llvm: c)).ToArray();
@@ -229,7 +230,8 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
             var where = $"{v.Key} {comboKey}";
             if (v.Target.IsVector)
             {
-                Assert.True(text.Contains("vsetvli", StringComparison.Ordinal), $"{where}: no vsetvli in the program");
+                // vsetivli: clang's form when the element count is a small constant (the 1x1 model).
+                Assert.True(text.Contains("vsetvli", StringComparison.Ordinal) || text.Contains("vsetivli", StringComparison.Ordinal), $"{where}: no vsetvli in the program");
                 Assert.True(text.Contains("vfmacc.v", StringComparison.Ordinal) || text.Contains("vfmadd.v", StringComparison.Ordinal)
                     || text.Contains("vfwmacc.v", StringComparison.Ordinal), $"{where}: no vector multiply-add in the program");
                 if (policy == "fp16-mixed" && combo.Backend == Backend.C)
@@ -269,8 +271,12 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
             var scalar = Pipeline.Compile(PrecisionMatrix.Get(model).Build("fp32"), Board.Load(PrecisionMatrix.ScalarFp32Board));
             var plan = PrecisionMatrix.Get(model).Data.Plan();
             Assert.Equal(reference, HarnessSimulator.Run(scalar.Program, plan).Select(l => l.ToString()));
-            var original = Pipeline.Compile(ModelMatrix.Get(model).Build(), Board.Load(PrecisionMatrix.ScalarFp32Board));
-            Assert.Equal(reference, HarnessSimulator.Run(original.Program, plan).Select(l => l.ToString()));
+            // Models mirrored from ModelMatrix (the CNNs exist only here).
+            if (ModelMatrix.All.SingleOrDefault(c => c.Name == model) is { } mirrored)
+            {
+                var original = Pipeline.Compile(mirrored.Build(), Board.Load(PrecisionMatrix.ScalarFp32Board));
+                Assert.Equal(reference, HarnessSimulator.Run(original.Program, plan).Select(l => l.ToString()));
+            }
         }
     }
 
@@ -287,13 +293,13 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
         }
         foreach (var p in v.Compiled.Program.Parameters)
         {
-            var node = m.Nodes.OfType<LinearNode>().Single(n => n.Weight.Value.Name == p.Name || n.Bias?.Value.Name == p.Name);
+            var node = m.Nodes.Single(n => n.Inputs.Any(i => i.Kind == ValueKind.Parameter && i.Name == p.Name));
             var storage = node.Precision.Storage() == DataType.Float16 ? ScalarType.F16 : ScalarType.F32;
             Assert.Equal(storage, p.Buffer.Element);
             var line = v.Expected.Single(l => l.Keyword == "param" && l.Fields[0] == p.Name);
             Assert.All(line.Fields.Skip(2), hex => Assert.Equal(storage == ScalarType.F16 ? 4 : 8, hex.Length));
             // Kernel names carry the layer's tag.
-            Assert.Contains($"linear_{node.Precision.KernelTag()}_forward", v.ModelC);
+            Assert.Contains($"{node.OpName}_{node.Precision.KernelTag()}_forward", v.ModelC);
         }
         if (v.Case.IsPerLayer)
         {

@@ -9,6 +9,7 @@ namespace TinyOdl.Tests.MathTruth;
 /// worst offenders. An element passes when |actual - expected| &lt;= rtol * max(|expected|, scale) + atol,
 /// where scale is the magnitude the rounding error is naturally proportional to (sum |w x| for a dot product,
 /// the largest element for a gradient tensor); the reported relative error is |actual - expected| / max(|expected|, scale).
+/// A check may pass its own rtol (a bound derived for that value, such as gamma_n for an n-term sum).
 /// </summary>
 internal sealed class Agreement(string what, double rtol, double atol)
 {
@@ -19,8 +20,9 @@ internal sealed class Agreement(string what, double rtol, double atol)
     public double MaxAbsError { get; private set; }
     public double MaxRelError { get; private set; }
     public string WorstAt { get; private set; } = "-";
+    public bool Passed => _failures.Count == 0;
 
-    public void Check(double actual, double expected, string where, double scale = 0)
+    public void Check(double actual, double expected, string where, double scale = 0, double? relTol = null)
     {
         Count++;
         double err = Math.Abs(actual - expected);
@@ -33,7 +35,7 @@ internal sealed class Agreement(string what, double rtol, double atol)
             MaxRelError = rel;
             WorstAt = where;
         }
-        double bound = rtol * denom + atol;
+        double bound = (relTol ?? rtol) * denom + atol;
         if (!(err <= bound))
             _failures.Add((err / bound, string.Create(CultureInfo.InvariantCulture,
                 $"{where}: actual {actual:R}, expected {expected:R}, |err| {err:E3} > bound {bound:E3} (rel {rel:E3})")));
@@ -52,10 +54,10 @@ internal sealed class Agreement(string what, double rtol, double atol)
     public string Summary() => string.Create(CultureInfo.InvariantCulture,
         $"{What}: {Count} values, max rel err {MaxRelError:E3} (at {WorstAt}), max abs err {MaxAbsError:E3}; tolerance rtol {rtol:E1} atol {atol:E1}");
 
-    /// <summary>Prints the summary and fails if any element was outside tolerance.</summary>
-    public void Verify(ITestOutputHelper output)
+    /// <summary>Prints the summary (when given an output) and fails if any element was outside tolerance.</summary>
+    public void Verify(ITestOutputHelper? output)
     {
-        output.WriteLine(Summary());
+        output?.WriteLine(Summary());
         MathTruthLog.Record(Summary());
         Assert.True(Count > 0, $"{What}: nothing was compared");
         if (_failures.Count == 0) return;

@@ -20,18 +20,21 @@ public sealed class FiniteDifferenceTests(ITestOutputHelper output)
     private const double H = 1e-5;
 
     /// <summary>Central difference of f with respect to a[i], restoring a[i].</summary>
-    private static double CentralDifference(Func<double> f, double[] a, int i)
+    internal static double CentralDifference(Func<double> f, double[] a, int i) => CentralDifference(() => [f()], a, i)[0];
+
+    /// <summary>Central differences of every output of f with respect to a[i], restoring a[i].</summary>
+    internal static double[] CentralDifference(Func<double[]> f, double[] a, int i)
     {
         double old = a[i];
         a[i] = old + H;
-        double fp = f();
+        var fp = f();
         a[i] = old - H;
-        double fm = f();
+        var fm = f();
         a[i] = old;
-        return (fp - fm) / (2 * H);
+        return fp.Select((v, j) => (v - fm[j]) / (2 * H)).ToArray();
     }
 
-    private static double[] Gradient(Func<double> f, double[] a) =>
+    internal static double[] Gradient(Func<double> f, double[] a) =>
         Enumerable.Range(0, a.Length).Select(i => CentralDifference(f, a, i)).ToArray();
 
     /// <summary>Draws (x, t) until all ReLU pre-activations are at least <paramref name="margin"/> away from the kink.</summary>

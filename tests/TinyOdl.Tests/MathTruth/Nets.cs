@@ -134,10 +134,10 @@ internal sealed class NetSpec
 /// <summary>A compiled model and a fresh evaluator after init().</summary>
 internal sealed class EvalRun
 {
-    public EvalRun(Model model)
+    public EvalRun(Model model, int im2colBudgetBytes = Autodiff.DefaultIm2colBudgetBytes)
     {
         // Unshared arena: the tests read every gradient after the step; sharing would reuse that memory.
-        Compiled = Pipeline.Compile(model, shareMemory: false);
+        Compiled = Pipeline.Compile(model, shareMemory: false, im2colBudgetBytes: im2colBudgetBytes);
         Evaluator = new Evaluator(Compiled.Program);
         Evaluator.Init();
     }

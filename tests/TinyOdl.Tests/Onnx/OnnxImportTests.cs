@@ -1,3 +1,4 @@
+using Onnx;
 using TinyOdl.Evaluation;
 using TinyOdl.Frontends.Onnx;
 using TinyOdl.Graph;
@@ -24,11 +25,15 @@ public sealed class OnnxImportTests
     /// Runs the compiled model on every sample of <paramref name="batch"/> (evaluator, float32) and the ONNX graph on
     /// the whole batch (float64), and compares: 1e-5 relative + 1e-5 absolute.
     /// </summary>
-    internal static void MatchesReference(OnnxFile f, OnnxImport imp, long[] inputDims, int seed = 11)
+    internal static void MatchesReference(OnnxFile f, OnnxImport imp, long[] inputDims, int seed = 11) =>
+        MatchesReference(f.Model, imp, inputDims, seed);
+
+    /// <inheritdoc cref="MatchesReference(OnnxFile, OnnxImport, long[], int)"/>
+    internal static void MatchesReference(ModelProto model, OnnxImport imp, long[] inputDims, int seed = 11)
     {
         int count = (int)inputDims.Aggregate(1L, (a, b) => a * b);
         var x = Random(seed, count);
-        var expected = OnnxReference.Run(f.Model, new Dictionary<string, RefTensor> { [imp.Input.OnnxName] = RefTensor.Of(inputDims, x) })[imp.Output.OnnxName];
+        var expected = OnnxReference.Run(model, new Dictionary<string, RefTensor> { [imp.Input.OnnxName] = RefTensor.Of(inputDims, x) })[imp.Output.OnnxName];
 
         var samples = Conformance.Split(new OnnxTensor("x", inputDims, x), imp.Input, "input");
         var compiled = Pipeline.Compile(imp.Model);

@@ -47,6 +47,7 @@ internal static class OnnxReference
                 "BatchNormalization" => BatchNorm(In(0), In(1), In(2), In(3), In(4), F("epsilon", 1e-5f)),
                 "Relu" => Map(In(0), v => v > 0 ? v : 0),
                 "LeakyRelu" => Map(In(0), v => v > 0 ? v : F("alpha", 0.01f) * v),
+                "Sigmoid" => Map(In(0), v => 1 / (1 + Math.Exp(-v))),
                 "Identity" or "Dropout" => In(0),
                 "Flatten" => Flatten(In(0), I("axis", 1)),
                 "Reshape" => Reshape(In(0), opset < 5 ? A("shape")!.Ints.ToArray() : FromProtoInt64(In(1))),

@@ -28,6 +28,12 @@ public static partial class OnnxModelReader
         "Identity, Dropout, Constant, " +
         "Transpose (of initializers), Softmax/LogSoftmax (last op, folded into the loss)";
 
+    /// <summary>
+    /// Names a model node NAME may give its parameters: NAME_weight, NAME_bias, and a batch_norm's NAME_mean and NAME_inv_std.
+    /// The importer reserves them all with each node's name (and so does the exporter, whose names must survive an import).
+    /// </summary>
+    internal static readonly string[] ParameterSuffixes = ["", "_weight", "_bias", "_mean", "_inv_std"];
+
     /// <summary>Reads <paramref name="path"/> and builds the model with the options' loss, optimizer and precision.</summary>
     public static ModelDocument Load(string path, OnnxImportOptions? options = null) => Import(path, options).Document;
 
@@ -296,9 +302,6 @@ public static partial class OnnxModelReader
             while (id.Contains("__", StringComparison.Ordinal)) id = id.Replace("__", "_", StringComparison.Ordinal);
             return id.Length > 0 && char.IsAsciiDigit(id[0]) ? "_" + id : id;
         }
-
-        /// <summary>Names a model node's parameters may take: NAME_weight, NAME_bias, and a batch_norm's NAME_mean and NAME_inv_std.</summary>
-        private static readonly string[] ParameterSuffixes = ["", "_weight", "_bias", "_mean", "_inv_std"];
 
         /// <summary>A fresh identifier for a model node (its parameters are NAME_weight, NAME_bias, ...).</summary>
         private string NodeName(OnnxNode n)
@@ -611,7 +614,9 @@ public static partial class OnnxModelReader
         private void ResidualAdd(OnnxNode n)
         {
             Sym a = Dynamic(n, 0, "A"), b = Dynamic(n, 1, "B");
-            if (a.Batched != b.Batched || (!a.Sample.SequenceEqual(b.Sample) && ModelBuilder.Broadcast(a.Graph.Shape, b.Graph.Shape) is null))
+            // Batched tensors broadcast in ONNX with the batch dimension included: only equal ranks keep N against N.
+            if (a.Batched != b.Batched || (!a.Sample.SequenceEqual(b.Sample)
+                    && ((a.Batched && a.Sample.Length != b.Sample.Length) || ModelBuilder.Broadcast(a.Graph.Shape, b.Graph.Shape) is null)))
                 throw Fail(n, $"adds computed tensors of shapes {FullShape(a)} and {FullShape(b)}, which do not broadcast per sample");
             if (!a.Sample.SequenceEqual(b.Sample) && Opset < 7)
                 throw Fail(n, "broadcasting two computed tensors needs opset 7 or newer");

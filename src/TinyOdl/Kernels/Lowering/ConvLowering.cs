@@ -37,8 +37,8 @@ internal static class ConvLowering
         if (algorithm == ConvAlgorithm.Direct)
         {
             bool laneGroups = LanesOverGroups(g);
-            k.For("g", 0, g.Groups, target.Vector && laneGroups, gi =>
-            k.For("m", 0, g.OutPerGroup, target.Vector && !laneGroups, m =>
+            ForCount(k, "g", g.Groups, target.Vector && laneGroups, gi =>
+            ForCount(k, "m", g.OutPerGroup, target.Vector && !laneGroups, m =>
             {
                 var co = gi * g.OutPerGroup + m;
                 k.For("oh", 0, w2.OutHeight, oh =>
@@ -48,7 +48,7 @@ internal static class ConvLowering
                     {
                         var cols = ColumnTaps(k, w2, ow);
                         var acc = k.Declare("acc", Start(co));
-                        k.For("ci", 0, g.InPerGroup, ci => Taps(k, w2, rows, cols, (r, c, inside) =>
+                        ForCount(k, "ci", g.InPerGroup, false, ci => Taps(k, w2, rows, cols, (r, c, inside) =>
                         {
                             var wv = Cast(w[((co * g.InPerGroup + ci) * w2.KernelH + r) * w2.KernelW + c], a);
                             var xv = inside ? Cast(x[(gi * g.InPerGroup + ci) * w2.InputPixels + InputPixel(w2, oh, ow, r, c)], a) : Const(0f, a);
@@ -64,8 +64,8 @@ internal static class ConvLowering
             var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
             if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
             // y[co][p] = sum over the group's K taps of w[co][kk] * columns[kk][p]; lanes over pixels (unit stride).
-            k.For("g", 0, g.Groups, gi =>
-            k.For("m", 0, g.OutPerGroup, m =>
+            ForCount(k, "g", g.Groups, false, gi =>
+            ForCount(k, "m", g.OutPerGroup, false, m =>
             {
                 var co = gi * g.OutPerGroup + m;
                 k.For("p", 0, g.Pixels, target.Vector, p =>
@@ -93,11 +93,11 @@ internal static class ConvLowering
         if (algorithm == ConvAlgorithm.Direct)
         {
             bool laneGroups = LanesOverGroups(g);
-            k.For("g", 0, g.Groups, target.Vector && laneGroups, gi =>
-            k.For("m", 0, g.OutPerGroup, target.Vector && !laneGroups, m =>
+            ForCount(k, "g", g.Groups, target.Vector && laneGroups, gi =>
+            ForCount(k, "m", g.OutPerGroup, target.Vector && !laneGroups, m =>
             {
                 var co = gi * g.OutPerGroup + m;
-                k.For("ci", 0, g.InPerGroup, ci =>
+                ForCount(k, "ci", g.InPerGroup, false, ci =>
                 k.For("r", 0, w2.KernelH, r =>
                 {
                     var outRows = OutputRows(k, w2, r);
@@ -124,8 +124,8 @@ internal static class ConvLowering
             var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
             if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
             // Lanes over the taps: the columns are read with a stride of one row (P elements).
-            k.For("g", 0, g.Groups, gi =>
-            k.For("m", 0, g.OutPerGroup, m =>
+            ForCount(k, "g", g.Groups, false, gi =>
+            ForCount(k, "m", g.OutPerGroup, false, m =>
             {
                 var co = gi * g.OutPerGroup + m;
                 k.For("kk", 0, g.Taps, target.Vector, kk =>
@@ -156,8 +156,8 @@ internal static class ConvLowering
         var acc = a == n.Storage ? dx : k.Output("acc", a, g.InChannels * w2.InputPixels);
 
         k.For("i", 0, g.InChannels * w2.InputPixels, target.Vector, i => k.Store(acc, i, Const(0f, a)));
-        k.For("g", 0, g.Groups, gi =>
-        k.For("ci", 0, g.InPerGroup, ci =>
+        ForCount(k, "g", g.Groups, false, gi =>
+        ForCount(k, "ci", g.InPerGroup, false, ci =>
         k.For("r", 0, w2.KernelH, r =>
         {
             var (ohLo, ohHi) = OutputRows(k, w2, r);
@@ -169,7 +169,7 @@ internal static class ConvLowering
                 {
                     var at = (gi * g.InPerGroup + ci) * w2.InputPixels + InputPixel(w2, oh, ow, r, c);
                     var sum = k.Declare("sum", acc[at]);
-                    k.For("m", 0, g.OutPerGroup, m =>
+                    ForCount(k, "m", g.OutPerGroup, false, m =>
                     {
                         var co = gi * g.OutPerGroup + m;
                         k.Assign(sum, Fma(Cast(w[((co * g.InPerGroup + ci) * w2.KernelH + r) * w2.KernelW + c], a), Cast(dy[co * g.Pixels + oh * w2.OutWidth + ow], a), Ref(sum)));

@@ -24,9 +24,28 @@ internal static class WindowLoops
     public static (Expr Lo, Expr Hi) Inside(KernelBuilder k, string name, Expr start, int stride, int extent, int count, bool before, bool after)
     {
         Expr lo = 0, hi = count;
-        if (before) lo = Ref(k.Declare(name + "_lo", Min(CeilDiv(Max(0 - start, 0), stride), count)));
-        if (after) hi = Ref(k.Declare(name + "_hi", Max(Min(CeilDiv(Max(extent - start, 0), stride), count), lo)));
+        if (!before && !after) return (lo, hi);
+        // One short declaration per step, so the generated code reads as the computation it is.
+        var origin = start is IntConst ? start : Ref(k.Declare(name + "_origin", start));
+        if (before)
+        {
+            var skip = Ref(k.Declare(name + "_skip", Max(0 - origin, 0)));
+            lo = Ref(k.Declare(name + "_lo", Min(CeilDiv(skip, stride), count)));
+        }
+        if (after)
+        {
+            var room = Ref(k.Declare(name + "_room", Max(extent - origin, 0)));
+            var end = Ref(k.Declare(name + "_end", Min(CeilDiv(room, stride), count)));
+            hi = Ref(k.Declare(name + "_hi", Max(end, lo)));
+        }
         return (lo, hi);
+    }
+
+    /// <summary>for t in [0, count), or just body(0) when count is 1 (a single group needs no loop).</summary>
+    public static void ForCount(KernelBuilder k, string name, int count, bool lanes, Action<Expr> body)
+    {
+        if (count == 1) body(0);
+        else k.For(name, 0, count, lanes, body);
     }
 
     /// <summary>for t in [0, count): body(t, inside), as up to three loops (padding, inside, padding) in ascending t.</summary>
