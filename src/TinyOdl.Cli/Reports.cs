@@ -18,6 +18,7 @@ internal static class Reports
         mem.AddRow("[bold]arena (peak, with reuse and alignment)[/]", $"[bold]{m.Memory.ArenaBytes:N0}[/]");
         mem.AddRow("lower bound (most bytes live at one op)", m.Memory.LowerBoundBytes.ToString("N0"));
         mem.AddRow($"board '{Markup.Escape(board.Name)}' RAM", board.RamBytes.ToString("N0"));
+        mem.AddRow("frozen weights (read-only data, not in the arena)", FrozenBytes(m).ToString("N0"));
         AnsiConsole.Write(mem);
     }
 
@@ -53,7 +54,7 @@ internal static class Reports
             .AddColumn("Policy").AddColumn(new TableColumn("Trainable parameters").RightAligned())
             .AddColumn(new TableColumn("Forward MACs").RightAligned()).AddColumn(new TableColumn("Weight-gradient MACs").RightAligned())
             .AddColumn(new TableColumn("Input-gradient MACs").RightAligned()).AddColumn(new TableColumn("Arena bytes").RightAligned())
-            .AddColumn(new TableColumn("Lower bound").RightAligned());
+            .AddColumn(new TableColumn("Lower bound").RightAligned()).AddColumn(new TableColumn("Frozen weights (read-only)").RightAligned());
         var policies = Graph.UpdatePolicy.All(model);
         foreach (var policy in policies.Where(p => p.Policy != Graph.UpdatePolicy.Kind.LastLayers || p.LastLayers <= ShownLastK || p.Name == selected))
         {
@@ -64,16 +65,19 @@ internal static class Reports
             var name = policy.Name == (selected ?? "") ? $"[bold]{policy.Name} (selected)[/]" : policy.Name;
             t.AddRow(name, m.Parameters.Where(p => p.Trainable).Sum(p => p.Value.Elements).ToString("N0"),
                 Macs(Kernels.Pass.Forward).ToString("N0"), Macs(Kernels.Pass.WeightGradient).ToString("N0"),
-                Macs(Kernels.Pass.InputGradient).ToString("N0"), compiled.Memory.ArenaBytes.ToString("N0"), compiled.Memory.LowerBoundBytes.ToString("N0"));
+                Macs(Kernels.Pass.InputGradient).ToString("N0"), compiled.Memory.ArenaBytes.ToString("N0"), compiled.Memory.LowerBoundBytes.ToString("N0"), FrozenBytes(compiled).ToString("N0"));
         }
         AnsiConsole.Write(t);
         int hidden = policies.Count(p => p.Policy == Graph.UpdatePolicy.Kind.LastLayers && p.LastLayers > ShownLastK && p.Name != selected);
         if (hidden > 0) AnsiConsole.MarkupLine($"({hidden} more last-K policies, up to last-{ShownLastK + hidden}: choose one with --update to see it)");
     }
 
+    /// <summary>Bytes of the frozen parameters, which the program image holds instead of the arena.</summary>
+    private static long FrozenBytes(CompiledModel m) => m.Graph.Tensors.Where(t => t.Role == TensorRole.FrozenParameter).Sum(t => t.Bytes);
+
     private static string RoleName(TensorRole role) => role switch
     {
-        TensorRole.Parameter => "weights and biases",
+        TensorRole.Parameter => "trained weights and biases",
         TensorRole.Activation => "activations",
         TensorRole.Loss => "loss",
         TensorRole.ActivationGradient => "activation gradients",

@@ -50,7 +50,8 @@ public static class CBackend
 
         foreach (var c in program.Buffers.Where(b => b.Storage == BufferStorage.Constant))
         {
-            sb.AppendLine($"static const {TypeName(c.Element)} {c.Name}[{c.Length}] = {{");
+            // Frozen parameters are read-only data (flash) that model_info.c's parameter table points to.
+            sb.AppendLine($"{(c.Exported ? "" : "static ")}const {TypeName(c.Element)} {c.Name}[{c.Length}] = {{");
             sb.AppendLine(c.Element == ScalarType.F16 ? CLiterals.Table(c.Data!, CLiterals.Half, 6) : CLiterals.Table(c.Data!, CLiterals.Float));
             sb.AppendLine("};");
             sb.AppendLine();

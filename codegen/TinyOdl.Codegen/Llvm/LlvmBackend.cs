@@ -28,7 +28,7 @@ public static class LlvmBackend
         {
             var type = TypeName(c.Element);
             var values = string.Join(", ", c.Data!.Select(v => $"{type} {Constant(v, c.Element)}"));
-            sb.AppendLine($"@{c.Name} = internal constant [{c.Length} x {type}] [{values}], align {c.Element.SizeInBytes()}");
+            sb.AppendLine($"@{c.Name} = {(c.Exported ? "dso_local" : "internal")} constant [{c.Length} x {type}] [{values}], align {c.Element.SizeInBytes()}");
         }
         sb.AppendLine();
         sb.AppendLine("declare float @llvm.fma.f32(float, float, float)");

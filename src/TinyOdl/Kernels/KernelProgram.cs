@@ -14,8 +14,9 @@ public enum BufferStorage
 /// <summary>A named array of scalars the program's kernels read and write.</summary>
 public sealed class ProgramBuffer
 {
-    private ProgramBuffer(string name, ScalarType element, int length, BufferStorage storage, int offset, IReadOnlyList<float>? data)
+    private ProgramBuffer(string name, ScalarType element, int length, BufferStorage storage, int offset, IReadOnlyList<float>? data, bool exported = false)
     {
+        Exported = exported;
         Name = name;
         Element = element;
         Length = length;
@@ -33,12 +34,14 @@ public sealed class ProgramBuffer
     /// <summary>Contents (Constant storage only), exact values (for f16 buffers, the floats equal to the halves).</summary>
     public IReadOnlyList<float>? Data { get; }
     public int Bytes => Length * Element.SizeInBytes();
+    /// <summary>A constant other translation units refer to by name (a frozen parameter, for the parameter table).</summary>
+    public bool Exported { get; }
 
     public static ProgramBuffer InArena(string name, ScalarType element, int length, int offset) =>
         new(name, element, length, BufferStorage.Arena, offset, null);
     /// <summary>Read-only data; for f16 every value must be exactly representable in binary16.</summary>
-    public static ProgramBuffer Constant(string name, ScalarType element, IReadOnlyList<float> data) =>
-        new(name, element, data.Count, BufferStorage.Constant, -1, data);
+    public static ProgramBuffer Constant(string name, ScalarType element, IReadOnlyList<float> data, bool exported = false) =>
+        new(name, element, data.Count, BufferStorage.Constant, -1, data, exported);
     public static ProgramBuffer External(string name, ScalarType element, int length) =>
         new(name, element, length, BufferStorage.External, -1, null);
 

@@ -58,7 +58,7 @@ public static class Autodiff
         byValue[model.Input] = Add(model.Input.Name, model.Input.Shape, TensorRole.Input, DataType.Float32);
         byValue[model.Target] = Add(model.Target.Name, model.Target.Shape, TensorRole.Target, DataType.Float32);
         foreach (var p in model.Parameters)
-            byValue[p.Value] = parameters[p] = Add(p.Name, p.Value.Shape, TensorRole.Parameter, p.Value.Type);
+            byValue[p.Value] = parameters[p] = Add(p.Name, p.Value.Shape, p.Trainable ? TensorRole.Parameter : TensorRole.FrozenParameter, p.Value.Type);
 
         // Forward.
         foreach (var node in model.Nodes)

@@ -49,7 +49,7 @@ public sealed class MemoryPlan
     /// </param>
     public static MemoryPlan Build(TrainingGraph graph, bool share = true)
     {
-        var tensors = graph.Tensors.Where(t => !t.IsExternal).ToArray();
+        var tensors = graph.Tensors.Where(t => t.InArena).ToArray();
         // Time in half steps: op i reads at 2i and writes at 2i + 1. A tensor read last by an element-wise op ends at
         // its read, so the op's output may reuse its bytes (in place); any other op's inputs live through its writes.
         int end = 2 * graph.Ops.Count;

@@ -8,6 +8,8 @@ public enum TensorRole
     Input,
     Target,
     Parameter,
+    /// <summary>A parameter no optimizer updates: read-only, kept with the program image (flash on an MCU), not in the arena.</summary>
+    FrozenParameter,
     Activation,
     Loss,
     /// <summary>Gradient of the loss with respect to an activation (or the prediction).</summary>
@@ -31,6 +33,8 @@ public sealed class TrainingTensor(string name, Shape shape, TensorRole role, Da
     public int Elements => Shape.Elements;
     public long Bytes => (long)Elements * Type.SizeInBytes();
     public bool IsExternal => Role is TensorRole.Input or TensorRole.Target;
+    /// <summary>Whether the tensor has an arena slot (everything but the caller's buffers and frozen parameters).</summary>
+    public bool InArena => !IsExternal && Role != TensorRole.FrozenParameter;
     public override string ToString() => $"%{Name}: {Type.ShortName()}{Shape}";
 }
 

@@ -464,7 +464,7 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
                 losses[step] = BitConverter.SingleToUInt32Bits(ev.TrainStep(DistinctInput(rng, net.Input), t));
             }
             results[budget] = (losses, model.Parameters.ToDictionary(q => q.Name,
-                q => ev.ReadBits(compiled.Program.Buffers.Single(b => b.Name == q.Name))));
+                q => ev.ReadBits(compiled.Program.Parameters.Single(v => v.Name == q.Name).Buffer)));
         }
         var (direct, im2col) = (results[0], results[int.MaxValue]);
         Assert.Equal(direct.Losses, im2col.Losses);

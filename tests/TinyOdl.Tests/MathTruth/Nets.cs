@@ -146,9 +146,10 @@ internal sealed class EvalRun
     public Evaluator Evaluator { get; }
     public KernelProgram Program => Compiled.Program;
 
-    /// <summary>An arena buffer by name, or null when the program has none.</summary>
+    /// <summary>A parameter (trained in the arena, or frozen in read-only data) or an arena buffer by name, or null.</summary>
     public ProgramBuffer? Find(string name) =>
-        Program.Buffers.SingleOrDefault(b => b.Name == name && b.Storage == BufferStorage.Arena);
+        Program.Parameters.SingleOrDefault(p => p.Name == name)?.Buffer
+        ?? Program.Buffers.SingleOrDefault(b => b.Name == name && b.Storage == BufferStorage.Arena);
 
     public bool Has(string name) => Find(name) is not null;
 

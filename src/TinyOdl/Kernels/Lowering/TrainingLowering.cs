@@ -20,8 +20,12 @@ public static class TrainingLowering
         }
 
         var buffers = new Dictionary<TrainingTensor, ProgramBuffer>();
+        // Frozen parameters never change: read-only data in the program image instead of an arena slot.
+        var frozen = graph.Model.Parameters.Where(p => graph.Parameters[p].Role == TensorRole.FrozenParameter)
+            .ToDictionary(p => graph.Parameters[p], p => ProgramBuffer.Constant("tinyodl_frozen_" + p.Name, graph.Parameters[p].Type.ToScalar(), p.Initial, exported: true));
         foreach (var t in graph.Tensors)
-            buffers[t] = t.IsExternal
+            buffers[t] = frozen.TryGetValue(t, out var constant) ? constant
+                : t.IsExternal
                 // External buffers are the entry points' parameters; their names are the API's, not the graph's.
                 ? ProgramBuffer.External(t.Role == TensorRole.Input ? "input" : "target", t.Type.ToScalar(), t.Elements)
                 : ProgramBuffer.InArena(t.Name, t.Type.ToScalar(), t.Elements, plan.OffsetOf(t));
@@ -85,6 +89,7 @@ public static class TrainingLowering
         foreach (var param in graph.Model.Parameters)
         {
             var tensor = graph.Parameters[param];
+            if (tensor.Role == TensorRole.FrozenParameter) continue;
             var c = ProgramBuffer.Constant(tensor.Name + "_init", T(tensor), param.Initial);
             constants.Add(c);
             initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Convert(tensor.Elements, T(tensor), T(tensor), target)), [c, B(tensor)], $"{tensor.Name} = initial value"));
