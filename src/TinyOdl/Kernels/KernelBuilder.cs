@@ -43,6 +43,26 @@ public sealed class KernelBuilder
     /// <summary><see cref="LanesFor"/> when <paramref name="lanes"/> is set, else a plain loop: lowerings write one loop nest for both.</summary>
     public void For(string index, Expr from, Expr to, bool lanes, Action<Expr> body) => Loop(index, from, to, body, lanes);
 
+    /// <summary>for t in [0, count), or just body(0) when count is 1 (a single group needs no loop).</summary>
+    public void ForCount(string index, int count, bool lanes, Action<Expr> body)
+    {
+        if (count == 1) body(0);
+        else Loop(index, 0, count, body, lanes);
+    }
+
+    /// <summary>
+    /// for t in [0, count) in blocks: body gets <paramref name="block"/> consecutive indices at a time, then the
+    /// remainder one at a time (unroll and jam, with the body written once).
+    /// </summary>
+    public void ForBlocks(string index, int count, int block, Action<Expr[]> body)
+    {
+        int full = count / block;
+        if (full > 0)
+            ForCount(index + "_block", full, false, b => body(Enumerable.Range(0, block).Select(j => b * block + j).ToArray()));
+        if (count % block != 0)
+            ForCount(index, count % block, false, r => body([r + full * block]));
+    }
+
     private void Loop(string index, Expr from, Expr to, Action<Expr> body, bool lanes)
     {
         var iv = NewLocal(index, ScalarType.I32);

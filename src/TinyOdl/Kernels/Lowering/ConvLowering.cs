@@ -23,6 +23,16 @@ internal static class ConvLowering
 
     private static string Algo(ConvAlgorithm a) => a.ToString().ToLowerInvariant();
 
+    /// <summary>Output channels computed together (4 accumulators fit any register file).</summary>
+    private const int OutputBlock = 4;
+
+    /// <summary>A group's output channels: one per SIMD lane when they are the lanes, else in register blocks.</summary>
+    private static void OutputChannels(KernelBuilder k, int count, bool lanes, Action<Expr[]> body)
+    {
+        if (lanes) k.ForCount("m", count, true, m => body([m]));
+        else k.ForBlocks("m", count, OutputBlock, body);
+    }
+
     public static Kernel Forward(ConvGeometry g, bool bias, Numerics n, ConvAlgorithm algorithm, KernelTarget target)
     {
         var w2 = g.Window;
@@ -37,24 +47,26 @@ internal static class ConvLowering
         if (algorithm == ConvAlgorithm.Direct)
         {
             bool laneGroups = LanesOverGroups(g);
-            ForCount(k, "g", g.Groups, target.Vector && laneGroups, gi =>
-            ForCount(k, "m", g.OutPerGroup, target.Vector && !laneGroups, m =>
+            k.ForCount("g", g.Groups, target.Vector && laneGroups, gi =>
+            OutputChannels(k, g.OutPerGroup, target.Vector && !laneGroups, ms =>
             {
-                var co = gi * g.OutPerGroup + m;
+                var cos = ms.Select(m => gi * g.OutPerGroup + m).ToArray();
                 k.For("oh", 0, w2.OutHeight, oh =>
                 {
                     var rows = RowTaps(k, w2, oh);
                     k.For("ow", 0, w2.OutWidth, ow =>
                     {
                         var cols = ColumnTaps(k, w2, ow);
-                        var acc = k.Declare("acc", Start(co));
-                        ForCount(k, "ci", g.InPerGroup, false, ci => Taps(k, w2, rows, cols, (r, c, inside) =>
+                        var accs = cos.Select(co => k.Declare("acc", Start(co))).ToArray();
+                        k.ForCount("ci", g.InPerGroup, false, ci => Taps(k, w2, rows, cols, (r, c, inside) =>
                         {
-                            var wv = Cast(w[((co * g.InPerGroup + ci) * w2.KernelH + r) * w2.KernelW + c], a);
                             var xv = inside ? Cast(x[(gi * g.InPerGroup + ci) * w2.InputPixels + InputPixel(w2, oh, ow, r, c)], a) : Const(0f, a);
-                            k.Assign(acc, Fma(wv, xv, Ref(acc)));
+                            if (inside && cos.Length > 1) xv = Ref(k.Declare("xv", xv));
+                            for (int j = 0; j < cos.Length; j++)
+                                k.Assign(accs[j], Fma(Cast(w[((cos[j] * g.InPerGroup + ci) * w2.KernelH + r) * w2.KernelW + c], a), xv, Ref(accs[j])));
                         }));
-                        k.Store(y, co * g.Pixels + oh * w2.OutWidth + ow, Cast(Ref(acc), n.Storage));
+                        for (int j = 0; j < cos.Length; j++)
+                            k.Store(y, cos[j] * g.Pixels + oh * w2.OutWidth + ow, Cast(Ref(accs[j]), n.Storage));
                     });
                 });
             }));
@@ -64,16 +76,23 @@ internal static class ConvLowering
             var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
             if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
             // y[co][p] = sum over the group's K taps of w[co][kk] * columns[kk][p]; lanes over pixels (unit stride).
-            ForCount(k, "g", g.Groups, false, gi =>
-            ForCount(k, "m", g.OutPerGroup, false, m =>
+            // Register blocking: up to OutputBlock output channels per pass over the columns share each column load.
+            // Every output keeps its own accumulator and reduction order, so blocking changes no bits.
+            k.ForCount("g", g.Groups, false, gi =>
+            k.ForBlocks("m", g.OutPerGroup, OutputBlock, ms =>
             {
-                var co = gi * g.OutPerGroup + m;
+                var cos = ms.Select(m => gi * g.OutPerGroup + m).ToArray();
                 k.For("p", 0, g.Pixels, target.Vector, p =>
                 {
-                    var acc = k.Declare("acc", Start(co));
+                    var accs = cos.Select(co => k.Declare("acc", Start(co))).ToArray();
                     k.For("kk", 0, g.Taps, kk =>
-                        k.Assign(acc, Fma(Cast(w[co * g.Taps + kk], a), Cast(columns[(gi * g.Taps + kk) * g.Pixels + p], a), Ref(acc))));
-                    k.Store(y, co * g.Pixels + p, Cast(Ref(acc), n.Storage));
+                    {
+                        var column = k.Declare("column", columns[(gi * g.Taps + kk) * g.Pixels + p]);
+                        for (int j = 0; j < cos.Length; j++)
+                            k.Assign(accs[j], Fma(Cast(w[cos[j] * g.Taps + kk], a), Cast(Ref(column), a), Ref(accs[j])));
+                    });
+                    for (int j = 0; j < cos.Length; j++)
+                        k.Store(y, cos[j] * g.Pixels + p, Cast(Ref(accs[j]), n.Storage));
                 });
             }));
         }
@@ -93,11 +112,11 @@ internal static class ConvLowering
         if (algorithm == ConvAlgorithm.Direct)
         {
             bool laneGroups = LanesOverGroups(g);
-            ForCount(k, "g", g.Groups, target.Vector && laneGroups, gi =>
-            ForCount(k, "m", g.OutPerGroup, target.Vector && !laneGroups, m =>
+            k.ForCount("g", g.Groups, target.Vector && laneGroups, gi =>
+            k.ForCount("m", g.OutPerGroup, target.Vector && !laneGroups, m =>
             {
                 var co = gi * g.OutPerGroup + m;
-                ForCount(k, "ci", g.InPerGroup, false, ci =>
+                k.ForCount("ci", g.InPerGroup, false, ci =>
                 k.For("r", 0, w2.KernelH, r =>
                 {
                     var outRows = OutputRows(k, w2, r);
@@ -124,16 +143,22 @@ internal static class ConvLowering
             var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
             if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
             // Lanes over the taps: the columns are read with a stride of one row (P elements).
-            ForCount(k, "g", g.Groups, false, gi =>
-            ForCount(k, "m", g.OutPerGroup, false, m =>
+            // Blocked over output channels like the forward product: each column load serves several weights' sums.
+            k.ForCount("g", g.Groups, false, gi =>
+            k.ForBlocks("m", g.OutPerGroup, OutputBlock, ms =>
             {
-                var co = gi * g.OutPerGroup + m;
+                var cos = ms.Select(m => gi * g.OutPerGroup + m).ToArray();
                 k.For("kk", 0, g.Taps, target.Vector, kk =>
                 {
-                    var acc = k.Declare("acc", Const(0f, a));
+                    var accs = cos.Select(_ => k.Declare("acc", Const(0f, a))).ToArray();
                     k.For("p", 0, g.Pixels, p =>
-                        k.Assign(acc, Fma(Cast(dy[co * g.Pixels + p], a), Cast(columns[(gi * g.Taps + kk) * g.Pixels + p], a), Ref(acc))));
-                    k.Store(dw, co * g.Taps + kk, Cast(Ref(acc), n.Storage));
+                    {
+                        var column = k.Declare("column", columns[(gi * g.Taps + kk) * g.Pixels + p]);
+                        for (int j = 0; j < cos.Length; j++)
+                            k.Assign(accs[j], Fma(Cast(dy[cos[j] * g.Pixels + p], a), Cast(Ref(column), a), Ref(accs[j])));
+                    });
+                    for (int j = 0; j < cos.Length; j++)
+                        k.Store(dw, cos[j] * g.Taps + kk, Cast(Ref(accs[j]), n.Storage));
                 });
             }));
         }
@@ -156,8 +181,8 @@ internal static class ConvLowering
         var acc = a == n.Storage ? dx : k.Output("acc", a, g.InChannels * w2.InputPixels);
 
         k.For("i", 0, g.InChannels * w2.InputPixels, target.Vector, i => k.Store(acc, i, Const(0f, a)));
-        ForCount(k, "g", g.Groups, false, gi =>
-        ForCount(k, "ci", g.InPerGroup, false, ci =>
+        k.ForCount("g", g.Groups, false, gi =>
+        k.ForCount("ci", g.InPerGroup, false, ci =>
         k.For("r", 0, w2.KernelH, r =>
         {
             var (ohLo, ohHi) = OutputRows(k, w2, r);
@@ -169,7 +194,7 @@ internal static class ConvLowering
                 {
                     var at = (gi * g.InPerGroup + ci) * w2.InputPixels + InputPixel(w2, oh, ow, r, c);
                     var sum = k.Declare("sum", acc[at]);
-                    ForCount(k, "m", g.OutPerGroup, false, m =>
+                    k.ForCount("m", g.OutPerGroup, false, m =>
                     {
                         var co = gi * g.OutPerGroup + m;
                         k.Assign(sum, Fma(Cast(w[((co * g.InPerGroup + ci) * w2.KernelH + r) * w2.KernelW + c], a), Cast(dy[co * g.Pixels + oh * w2.OutWidth + ow], a), Ref(sum)));

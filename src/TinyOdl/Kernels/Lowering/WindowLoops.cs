@@ -41,12 +41,6 @@ internal static class WindowLoops
         return (lo, hi);
     }
 
-    /// <summary>for t in [0, count), or just body(0) when count is 1 (a single group needs no loop).</summary>
-    public static void ForCount(KernelBuilder k, string name, int count, bool lanes, Action<Expr> body)
-    {
-        if (count == 1) body(0);
-        else k.For(name, 0, count, lanes, body);
-    }
 
     /// <summary>for t in [0, count): body(t, inside), as up to three loops (padding, inside, padding) in ascending t.</summary>
     public static void Split(KernelBuilder k, string name, int count, (Expr Lo, Expr Hi) inside, bool lanes, Action<Expr, bool> body)
