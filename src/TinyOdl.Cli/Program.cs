@@ -11,6 +11,7 @@ var root = new RootCommand("TinyOdl: on-device training code for RISC-V microcon
     SweepCommand.Create(),
     ProfileCommand.Create(),
     ExportCommand.Create(),
+    SimCommand.Create(),
 };
 
 if (Console.IsOutputRedirected)

@@ -75,7 +75,11 @@ public static class Binary16
     // ---------------------------------------------------------------- add, sub
 
     /// <summary>a + b (RISC-V fadd.h).</summary>
-    public static ushort Add(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort Add(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryAdd16(a, b, ref flags, out ushort fast) ? fast : AddExact(a, b, ref flags, rm);
+
+    /// <summary><see cref="Add"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort AddExact(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ua = a, ub = b, aa = ua & 0x7FFF, ab = ub & 0x7FFF;
@@ -111,7 +115,11 @@ public static class Binary16
     // ---------------------------------------------------------------- mul, div, sqrt
 
     /// <summary>a × b (RISC-V fmul.h).</summary>
-    public static ushort Mul(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort Mul(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryMul16(a, b, ref flags, out ushort fast) ? fast : MulExact(a, b, ref flags, rm);
+
+    /// <summary><see cref="Mul"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort MulExact(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ua = a, ub = b, aa = ua & 0x7FFF, ab = ub & 0x7FFF;
@@ -128,7 +136,11 @@ public static class Binary16
     }
 
     /// <summary>a ÷ b (RISC-V fdiv.h).</summary>
-    public static ushort Div(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort Div(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryDiv16(a, b, ref flags, out ushort fast) ? fast : DivExact(a, b, ref flags, rm);
+
+    /// <summary><see cref="Div"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort DivExact(ushort a, ushort b, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ua = a, ub = b, aa = ua & 0x7FFF, ab = ub & 0x7FFF;
@@ -156,7 +168,11 @@ public static class Binary16
     }
 
     /// <summary>√a (RISC-V fsqrt.h); √-0 = -0.</summary>
-    public static ushort Sqrt(ushort a, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort Sqrt(ushort a, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TrySqrt16(a, ref flags, out ushort fast) ? fast : SqrtExact(a, ref flags, rm);
+
+    /// <summary><see cref="Sqrt"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort SqrtExact(ushort a, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ua = a, aa = ua & 0x7FFF;
@@ -205,7 +221,12 @@ public static class Binary16
     /// (±(a × b)) + (±c) with one rounding. The negations apply to the operands (product and addend), as in the
     /// RISC-V definitions, which matters for the sign of exact zero results.
     /// </summary>
-    public static ushort FusedMultiplyAdd(ushort a, ushort b, ushort c, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort FusedMultiplyAdd(ushort a, ushort b, ushort c, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && 
+        HardwareFastPath.TryFusedMultiplyAdd16(negateProduct ? (ushort)(a ^ SignBit) : a, b, negateAddend ? (ushort)(c ^ SignBit) : c, ref flags, out ushort fast) ? fast : FusedMultiplyAddExact(a, b, c, negateProduct, negateAddend, ref flags, rm);
+
+    /// <summary><see cref="FusedMultiplyAdd"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort FusedMultiplyAddExact(ushort a, ushort b, ushort c, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ua = a, ub = b, uc = c, aa = ua & 0x7FFF, ab = ub & 0x7FFF, ac = uc & 0x7FFF;
@@ -242,24 +263,12 @@ public static class Binary16
     private static uint OrderKey(uint a) => (a & SignBit) != 0 ? ~a & 0xFFFF : a | SignBit;
 
     /// <summary>minimumNumber (RISC-V fmin.h): -0 &lt; +0; one NaN operand yields the other; sNaN raises NV.</summary>
-    public static ushort Min(ushort a, ushort b, ref ExceptionFlags flags)
-    {
-        if (IsSignalingNaN(a) || IsSignalingNaN(b)) flags |= ExceptionFlags.Invalid;
-        bool an = IsNaN(a), bn = IsNaN(b);
-        if (an) return bn ? CanonicalNaN : b;
-        if (bn) return a;
-        return OrderKey(a) <= OrderKey(b) ? a : b;
-    }
+    public static ushort Min(ushort a, ushort b, ref ExceptionFlags flags) => (ushort)MinimumNumber.Select(a, b, false,
+        IsNaN(a), IsNaN(b), IsSignalingNaN(a) || IsSignalingNaN(b), OrderKey(a), OrderKey(b), CanonicalNaN, ref flags);
 
     /// <summary>maximumNumber (RISC-V fmax.h): -0 &lt; +0; one NaN operand yields the other; sNaN raises NV.</summary>
-    public static ushort Max(ushort a, ushort b, ref ExceptionFlags flags)
-    {
-        if (IsSignalingNaN(a) || IsSignalingNaN(b)) flags |= ExceptionFlags.Invalid;
-        bool an = IsNaN(a), bn = IsNaN(b);
-        if (an) return bn ? CanonicalNaN : b;
-        if (bn) return a;
-        return OrderKey(a) >= OrderKey(b) ? a : b;
-    }
+    public static ushort Max(ushort a, ushort b, ref ExceptionFlags flags) => (ushort)MinimumNumber.Select(a, b, true,
+        IsNaN(a), IsNaN(b), IsSignalingNaN(a) || IsSignalingNaN(b), OrderKey(a), OrderKey(b), CanonicalNaN, ref flags);
 
     // ---------------------------------------------------------------- conversions
 
@@ -287,7 +296,12 @@ public static class Binary16
     }
 
     /// <summary>binary32 bits → binary16, correctly rounded (RISC-V fcvt.h.s): a NaN gives 0x7E00, sNaN raises NV.</summary>
-    public static ushort FromSingle(uint x, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static ushort FromSingle(uint x, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && (x & 0x7F800000) != 0x7F800000 &&
+        HardwareFastPath.TryRoundToHalf(BitConverter.UInt32BitsToSingle(x), ref flags, out ushort fast) ? fast : FromSingleExact(x, ref flags, rm);
+
+    /// <summary><see cref="FromSingle"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static ushort FromSingleExact(uint x, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ax = x & 0x7FFFFFFF;

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace TinyOdl.Numerics;
@@ -41,7 +42,11 @@ public static class Binary32
     }
 
     /// <summary>x + y (RISC-V fadd.s).</summary>
-    public static uint Add(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static uint Add(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryAdd(x, y, ref flags, out uint fast) ? fast : AddExact(x, y, ref flags, rm);
+
+    /// <summary><see cref="Add"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static uint AddExact(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ax = x & 0x7FFFFFFF, ay = y & 0x7FFFFFFF;
@@ -66,7 +71,11 @@ public static class Binary32
         Add(x, y ^ SignBit, ref flags, rm);
 
     /// <summary>x × y (RISC-V fmul.s).</summary>
-    public static uint Mul(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static uint Mul(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryMul(x, y, ref flags, out uint fast) ? fast : MulExact(x, y, ref flags, rm);
+
+    /// <summary><see cref="Mul"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static uint MulExact(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ax = x & 0x7FFFFFFF, ay = y & 0x7FFFFFFF;
@@ -99,7 +108,12 @@ public static class Binary32
         FusedMultiplyAdd(x, y, z, true, true, ref flags, rm);
 
     /// <summary>(±(x × y)) + (±z) with one rounding; the negations apply to the product and the addend (RISC-V).</summary>
-    public static uint FusedMultiplyAdd(uint x, uint y, uint z, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven)
+    public static uint FusedMultiplyAdd(uint x, uint y, uint z, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && 
+        HardwareFastPath.TryFusedMultiplyAdd(negateProduct ? x ^ SignBit : x, y, negateAddend ? z ^ SignBit : z, ref flags, out uint fast) ? fast : FusedMultiplyAddExact(x, y, z, negateProduct, negateAddend, ref flags, rm);
+
+    /// <summary><see cref="FusedMultiplyAdd"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static uint FusedMultiplyAddExact(uint x, uint y, uint z, bool negateProduct, bool negateAddend, ref ExceptionFlags flags, RoundingMode rm)
     {
         ExactRounding.Check(rm);
         uint ax = x & 0x7FFFFFFF, ay = y & 0x7FFFFFFF, az = z & 0x7FFFFFFF;
@@ -127,6 +141,81 @@ public static class Binary32
         ulong mz = Decode(z, out int ez);
         return ExactRounding.Sum<Binary32Format>(np, mx * my, ex + ey, nz, mz, ez, rm, ref flags);
     }
+
+    /// <summary>x ÷ y (RISC-V fdiv.s).</summary>
+    public static uint Div(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TryDiv(x, y, ref flags, out uint fast) ? fast : DivExact(x, y, ref flags, rm);
+
+    /// <summary><see cref="Div"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static uint DivExact(uint x, uint y, ref ExceptionFlags flags, RoundingMode rm)
+    {
+        ExactRounding.Check(rm);
+        uint ax = x & 0x7FFFFFFF, ay = y & 0x7FFFFFFF;
+        bool negative = ((x ^ y) & SignBit) != 0;
+        if (ax > ExpMask || ay > ExpMask) return NaNResult(IsSignalingNaN(x) || IsSignalingNaN(y), ref flags);
+        if (ax == ExpMask)
+        {
+            if (ay == ExpMask) return NaNResult(true, ref flags);                               // ∞ / ∞
+            return negative ? NegativeInfinity : PositiveInfinity;
+        }
+        if (ay == ExpMask) return negative ? NegativeZero : 0u;
+        if (ay == 0)
+        {
+            if (ax == 0) return NaNResult(true, ref flags);                                     // 0 / 0
+            flags |= ExceptionFlags.DivideByZero;
+            return negative ? NegativeInfinity : PositiveInfinity;
+        }
+        if (ax == 0) return negative ? NegativeZero : 0u;
+        ulong mx = Normalized(x, out int ex), my = Normalized(y, out int ey);
+        // Both significands in [2^23, 2^24): (mx·2^40) / my has 40 or 41 bits; a non-zero remainder is jammed.
+        ulong n = mx << 40;
+        ulong q = n / my;
+        if (q * my != n) q |= 1;
+        return ExactRounding.Round<Binary32Format>(negative, q, ex - ey - 40, rm, ref flags);
+    }
+
+    /// <summary>√x (RISC-V fsqrt.s); √-0 = -0.</summary>
+    public static uint Sqrt(uint x, ref ExceptionFlags flags, RoundingMode rm = RoundingMode.NearestEven) =>
+        rm == RoundingMode.NearestEven && HardwareFastPath.TrySqrt(x, ref flags, out uint fast) ? fast : SqrtExact(x, ref flags, rm);
+
+    /// <summary><see cref="Sqrt"/> on the exact integer path only (no hardware fast path): the reference the fast path is tested against.</summary>
+    internal static uint SqrtExact(uint x, ref ExceptionFlags flags, RoundingMode rm)
+    {
+        ExactRounding.Check(rm);
+        uint ax = x & 0x7FFFFFFF;
+        if (ax > ExpMask) return NaNResult(IsSignalingNaN(x), ref flags);
+        if (ax == 0) return x;
+        if ((x & SignBit) != 0) return NaNResult(true, ref flags);                              // √(negative)
+        if (ax == ExpMask) return x;
+        ulong m = Normalized(x, out int e);
+        if ((e & 1) != 0) { m <<= 1; e--; }
+        // m < 2^25; m·2^38 < 2^63 keeps the exponent even; the integer root has at least 30 bits, remainder jammed.
+        m <<= 38;
+        e -= 38;
+        ulong r = Binary16.IntegerSqrt(m);
+        if (r * r != m) r |= 1;
+        return ExactRounding.Round<Binary32Format>(false, r, e / 2, rm, ref flags);
+    }
+
+    /// <summary>Significand of a finite non-zero value shifted into [2^23, 2^24), with the matching exponent.</summary>
+    private static ulong Normalized(uint x, out int exp)
+    {
+        ulong m = Decode(x, out exp);
+        int shift = BitOperations.LeadingZeroCount(m) - 40;
+        exp -= shift;
+        return m << shift;
+    }
+
+    /// <summary>Monotonic integer key of a non-NaN value: -∞ &lt; ... &lt; -0 &lt; +0 &lt; ... &lt; +∞.</summary>
+    internal static uint OrderKey(uint x) => (x & SignBit) != 0 ? ~x : x | SignBit;
+
+    /// <summary>minimumNumber (RISC-V fmin.s): -0 &lt; +0; one NaN operand yields the other; sNaN raises NV.</summary>
+    public static uint Min(uint x, uint y, ref ExceptionFlags flags) => MinimumNumber.Select(x, y, false,
+        IsNaN(x), IsNaN(y), IsSignalingNaN(x) || IsSignalingNaN(y), OrderKey(x), OrderKey(y), CanonicalNaN, ref flags);
+
+    /// <summary>maximumNumber (RISC-V fmax.s): -0 &lt; +0; one NaN operand yields the other; sNaN raises NV.</summary>
+    public static uint Max(uint x, uint y, ref ExceptionFlags flags) => MinimumNumber.Select(x, y, true,
+        IsNaN(x), IsNaN(y), IsSignalingNaN(x) || IsSignalingNaN(y), OrderKey(x), OrderKey(y), CanonicalNaN, ref flags);
 
     /// <summary>binary16 → binary32 (exact; same as <see cref="Binary16.ToSingle(ushort, ref ExceptionFlags)"/>).</summary>
     public static uint FromHalf(ushort a, ref ExceptionFlags flags) => Binary16.ToSingle(a, ref flags);

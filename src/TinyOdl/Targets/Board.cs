@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TinyOdl.Simulation.Timing;
 
 namespace TinyOdl.Targets;
 
@@ -28,6 +29,12 @@ public sealed record Board(
     int Vlen,
     IReadOnlyList<int> VlenOptions)
 {
+    /// <summary>The timing model of the board's core (board.json <c>cycle_model</c>), or null when the board states none.</summary>
+    public CycleModelParameters? CycleModel { get; init; }
+
+    /// <summary>Peak multiply-accumulates per cycle for fp32 and fp16 (board.json <c>peak_macs_per_cycle</c>), or null.</summary>
+    public PeakMacs? PeakMacsPerCycle { get; init; }
+
     /// <summary>Whether the board's ISA includes an extension ("zfh", "v", ...).</summary>
     public bool Has(string extension) => Extensions.Contains(extension.ToLowerInvariant());
 
@@ -70,6 +77,8 @@ public sealed record Board(
             }
             if (declared != name)
                 throw TinyOdlException.At(file, $"\"name\" is '{declared}' but the folder is '{name}'; they must agree");
+            if (!r.TryGetProperty("clock_hz", out var clock) || clock.ValueKind != JsonValueKind.Number || !clock.TryGetInt64(out long hz) || hz <= 0)
+                throw TinyOdlException.At($"{file}: clock_hz", "must be the core clock in Hz, a positive whole number");
             return new Board(
                 name,
                 r.GetProperty("description").GetString()!,
@@ -89,7 +98,11 @@ public sealed record Board(
                 BoardFile(dir, r.GetProperty("linker_script").GetString()!, file),
                 BoardFile(dir, r.GetProperty("startup").GetString()!, file),
                 vlen,
-                vlenOptions);
+                vlenOptions)
+            {
+                CycleModel = r.TryGetProperty("cycle_model", out var cm) ? CycleModelParameters.Parse(cm, $"{file}: cycle_model") : null,
+                PeakMacsPerCycle = r.TryGetProperty("peak_macs_per_cycle", out var pk) ? PeakMacs.Parse(pk, $"{file}: peak_macs_per_cycle") : null,
+            };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
