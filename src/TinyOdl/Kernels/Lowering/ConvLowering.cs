@@ -26,6 +26,20 @@ internal static class ConvLowering
     /// <summary>Output channels computed together (4 accumulators fit any register file).</summary>
     private const int OutputBlock = 4;
 
+    /// <summary>The matrix-product kernels' column matrix: the input itself for pointwise layers, else an im2col scratch filled here.</summary>
+    private static BufferParam ColumnMatrix(KernelBuilder k, ConvGeometry g, BufferParam x, ConvAlgorithm algorithm, KernelTarget target)
+    {
+        if (algorithm != ConvAlgorithm.Im2col) return x;
+        var columns = k.Output("columns", x.Element, (int)g.ColumnElements);
+        FillColumns(k, g, x, columns, target);
+        return columns;
+    }
+
+    /// <summary>Every group, and its output channels in register blocks: body(group, output channels of the block).</summary>
+    private static void BlockedOutputChannels(KernelBuilder k, ConvGeometry g, Action<Expr, Expr[]> body) =>
+        k.ForCount("g", g.Groups, false, gi =>
+            k.ForBlocks("m", g.OutPerGroup, OutputBlock, ms => body(gi, ms.Select(m => gi * g.OutPerGroup + m).ToArray())));
+
     /// <summary>A group's output channels: one per SIMD lane when they are the lanes, else in register blocks.</summary>
     private static void OutputChannels(KernelBuilder k, int count, bool lanes, Action<Expr[]> body)
     {
@@ -73,15 +87,12 @@ internal static class ConvLowering
         }
         else
         {
-            var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
-            if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
+            var columns = ColumnMatrix(k, g, x, algorithm, target);
             // y[co][p] = sum over the group's K taps of w[co][kk] * columns[kk][p]; lanes over pixels (unit stride).
             // Register blocking: up to OutputBlock output channels per pass over the columns share each column load.
             // Every output keeps its own accumulator and reduction order, so blocking changes no bits.
-            k.ForCount("g", g.Groups, false, gi =>
-            k.ForBlocks("m", g.OutPerGroup, OutputBlock, ms =>
+            BlockedOutputChannels(k, g, (gi, cos) =>
             {
-                var cos = ms.Select(m => gi * g.OutPerGroup + m).ToArray();
                 k.For("p", 0, g.Pixels, target.Vector, p =>
                 {
                     var accs = cos.Select(co => k.Declare("acc", Start(co))).ToArray();
@@ -94,7 +105,7 @@ internal static class ConvLowering
                     for (int j = 0; j < cos.Length; j++)
                         k.Store(y, cos[j] * g.Pixels + p, Cast(Ref(accs[j]), n.Storage));
                 });
-            }));
+            });
         }
         return k.BuildKernel($"conv2d_{n.Tag}_forward_{Algo(algorithm)}{target.Suffix}_{g.Tag}{(bias ? "" : "_nobias")}");
     }
@@ -140,14 +151,11 @@ internal static class ConvLowering
         }
         else
         {
-            var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", n.Storage, (int)g.ColumnElements) : x;
-            if (algorithm == ConvAlgorithm.Im2col) FillColumns(k, g, x, columns, target);
+            var columns = ColumnMatrix(k, g, x, algorithm, target);
             // Lanes over the taps: the columns are read with a stride of one row (P elements).
             // Blocked over output channels like the forward product: each column load serves several weights' sums.
-            k.ForCount("g", g.Groups, false, gi =>
-            k.ForBlocks("m", g.OutPerGroup, OutputBlock, ms =>
+            BlockedOutputChannels(k, g, (gi, cos) =>
             {
-                var cos = ms.Select(m => gi * g.OutPerGroup + m).ToArray();
                 k.For("kk", 0, g.Taps, target.Vector, kk =>
                 {
                     var accs = cos.Select(_ => k.Declare("acc", Const(0f, a))).ToArray();
@@ -160,7 +168,7 @@ internal static class ConvLowering
                     for (int j = 0; j < cos.Length; j++)
                         k.Store(dw, cos[j] * g.Taps + kk, Cast(Ref(accs[j]), n.Storage));
                 });
-            }));
+            });
         }
         return k.BuildKernel($"conv2d_{n.Tag}_weight_gradient_{Algo(algorithm)}{target.Suffix}_{g.Tag}");
     }
