@@ -32,8 +32,12 @@ demo: toolchain data
 	./tinyodl compile examples/digits-cnn.json --board qemu-virt-rv32 -o $(DEMO_DIR)/digits-cnn
 	./tinyodl run $(DEMO_DIR)/digits-cnn
 
+# Every program the tests run under QEMU also runs on TinyOdl's simulator (tests/.../Support/SimulatorCheckSetting.cs);
+# the last line sums up those comparisons.
 test: toolchain data
 	$(DOTNET) test TinyOdl.sln -c Release -nologo
+	@for log in tests/TinyOdl.Tests/bin/Release/*/simulator-checks.tsv; do [ -f "$$log" ] && awk -F'\t' \
+	  '{ n++; i += $$3; if ($$1 != "agree") bad++ } END { printf "Simulator vs QEMU: %d program runs compared (stdout, exit status, retired instructions), %d disagree, %.0f instructions simulated\n", n, bad, i }' "$$log"; done; true
 
 # The reference networks as ONNX, exported by TinyOdl itself from their JSON (a test checks these files are
 # byte-identical to a fresh export, so they never go stale: after changing the JSON or the exporter, run this).

@@ -110,6 +110,24 @@ public sealed record Board(
         }
     }
 
+    /// <summary>The board an output folder was compiled for (its tinyodl.json: "board" and "vlen").</summary>
+    public static Board OfOutputFolder(string dir)
+    {
+        var manifest = Path.Combine(dir, "tinyodl.json");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
+            var r = doc.RootElement;
+            var board = Load(r.GetProperty("board").GetString()!);
+            int vlen = r.TryGetProperty("vlen", out var v) ? v.GetInt32() : 0;
+            return vlen > 0 && vlen != board.Vlen ? board.WithVlen(vlen) : board;
+        }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw TinyOdlException.At(manifest, $"cannot tell the output folder's board ({e.Message})");
+        }
+    }
+
     /// <summary>QEMU's -cpu value, e.g. "rv32,d=false"; "{vlen}" in an option is the board's vector length.</summary>
     public string QemuCpuArgument =>
         string.Join(",", new[] { QemuCpu }.Concat(QemuCpuOptions.Select(o => o.Replace("{vlen}", Vlen.ToString(CultureInfo.InvariantCulture)))));

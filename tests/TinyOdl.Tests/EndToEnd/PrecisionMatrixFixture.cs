@@ -162,7 +162,7 @@ public sealed class PrecisionMatrixFixture : IDisposable
                     var built = builtFor.Combos.TryGetValue(Key(combo), out var o) ? o
                         : throw new InvalidOperationException($"{builtFor.Key} has no {combo.Name} build to run with VLEN {v.Board.Vlen}");
                     (werrorCode, werrorOutput) = (built.WerrorExitCode, built.WerrorOutput);
-                    if (werrorCode == 0) run = RunBuiltElf(Path.Combine(FolderOf(builtFor, combo.Backend), combo.BuildDirectory, "program.elf"), dir, combo);
+                    if (werrorCode == 0) run = RunBuiltElf(Path.Combine(FolderOf(builtFor, combo.Backend), combo.BuildDirectory, "program.elf"), dir, combo, v.Board!);
                 }
                 else
                 {
@@ -172,11 +172,8 @@ public sealed class PrecisionMatrixFixture : IDisposable
                     werrorOutput = (build.Stdout + build.Stderr).Trim();
                     if (build.Code == 0)
                     {
-                        // The same settings: make finds everything up to date and only runs QEMU (as QemuRunner does).
-                        var r = QemuRunner.Exec("make", $"-C \"{dir}\" -s {vars} run");
-                        var statusFile = Path.Combine(dir, combo.BuildDirectory, "exit-status");
-                        int code = File.Exists(statusFile) && int.TryParse(File.ReadAllText(statusFile).Trim(), out int c) ? c : r.Code;
-                        run = new DeviceRun(combo, code, r.Stdout, r.Stderr, Protocol.Parse(r.Stdout));
+                        // The same settings: make finds everything up to date and only runs QEMU.
+                        run = QemuRunner.Run(dir, combo, vars, v.Board!);
                     }
                 }
             }
@@ -193,7 +190,7 @@ public sealed class PrecisionMatrixFixture : IDisposable
     /// Runs an ELF built in another folder with this folder's QEMU command (`make -s qemu-cmd`, documented in
     /// firmware/build.mk for callers that run QEMU themselves): the ELF is copied to where this folder's build would put it.
     /// </summary>
-    private static DeviceRun RunBuiltElf(string elf, string dir, BuildCombo combo)
+    private static DeviceRun RunBuiltElf(string elf, string dir, BuildCombo combo, Board board)
     {
         Directory.CreateDirectory(Path.Combine(dir, combo.BuildDirectory));
         File.Copy(elf, Path.Combine(dir, combo.BuildDirectory, "program.elf"), overwrite: true);
@@ -202,7 +199,7 @@ public sealed class PrecisionMatrixFixture : IDisposable
         var script = Path.Combine(dir, combo.BuildDirectory, "run.sh");
         File.WriteAllText(script, $"cd \"{dir}\" && exec {cmd.Stdout.Trim()} </dev/null\n");
         var r = QemuRunner.Exec("bash", $"\"{script}\"");
-        return new DeviceRun(combo, r.Code, r.Stdout, r.Stderr, Protocol.Parse(r.Stdout));
+        return QemuRunner.CheckSimulator(new DeviceRun(combo, r.Code, r.Stdout, r.Stderr, Protocol.Parse(r.Stdout)), elf, board);
     }
 
     public void Dispose() => _root.Dispose();

@@ -36,9 +36,8 @@ public sealed class FirmwareSelfTests : IDisposable
         var vars = $"TOOLCHAIN={toolchain} OPT={opt} HARNESS=selftest.c \"EXTRA_CFLAGS=-Werror -DSELFTEST_MODE={mode} -DSELFTEST_EXIT={exit}\"";
         var build = QemuRunner.Exec("make", $"-C \"{_dir}\" -s {vars} all");
         Assert.True(build.Code == 0 && build.Stdout.Length == 0 && build.Stderr.Length == 0, $"build printed or failed:\n{build.Stdout}{build.Stderr}");
-        var run = QemuRunner.Exec("make", $"-C \"{_dir}\" -s {vars} run");
-        int status = int.Parse(File.ReadAllText(Path.Combine(_dir, "build", toolchain + opt, "exit-status")).Trim());
-        return (status, run.Stdout);
+        var run = QemuRunner.Run(_dir, new BuildCombo(toolchain, opt, Backend.C), vars);
+        return (run.ExitCode, run.Stdout);
     }
 
     [Theory]

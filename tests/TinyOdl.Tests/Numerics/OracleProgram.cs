@@ -13,14 +13,16 @@ internal sealed class OracleProgram : IDisposable
 {
     private readonly TempDir _tmp = new();
 
-    public OracleProgram(string harness, string march, string qemuCpu, string extraCflags)
+    /// <param name="board">The machine the simulator check runs the oracle on (the same ISA as march/qemuCpu).</param>
+    public OracleProgram(string harness, string march, string qemuCpu, string extraCflags, Board board)
     {
+        _board = board;
         Directory = _tmp.File("out");
         var root = Repo.Root;
-        var board = Path.Combine(Directory, "board");
-        System.IO.Directory.CreateDirectory(board);
+        var boardDir = Path.Combine(Directory, "board");
+        System.IO.Directory.CreateDirectory(boardDir);
         foreach (var f in new[] { "link.ld", "startup.S" })
-            File.Copy(Path.Combine(root, "boards", "qemu-virt-rv32", f), Path.Combine(board, f));
+            File.Copy(Path.Combine(root, "boards", "qemu-virt-rv32", f), Path.Combine(boardDir, f));
         CopyTree(Path.Combine(root, "firmware"), Path.Combine(Directory, "firmware"));
         System.IO.Directory.CreateDirectory(Path.Combine(Directory, "toolchain"));
         File.Copy(Path.Combine(root, "toolchain", "flags.mk"), Path.Combine(Directory, "toolchain", "flags.mk"));
@@ -51,6 +53,7 @@ internal sealed class OracleProgram : IDisposable
     }
 
     private readonly string _baseCflags;
+    private readonly Board _board;
 
     public string Directory { get; }
 
@@ -61,10 +64,9 @@ internal sealed class OracleProgram : IDisposable
         var build = QemuRunner.Exec("make", $"-C \"{Directory}\" -s {vars} all");
         if (build.Code != 0 || build.Stderr.Length > 0)
             throw new InvalidOperationException($"oracle build failed:\n{build.Stdout}{build.Stderr}");
-        var run = QemuRunner.Exec("make", $"-C \"{Directory}\" -s {vars} run");
-        var status = File.ReadAllText(Path.Combine(Directory, "build", "clang-O2", "exit-status")).Trim();
-        if (status != "0" || !run.Stdout.EndsWith("done\n", StringComparison.Ordinal))
-            throw new InvalidOperationException($"oracle run failed (exit {status}):\n{Tail(run.Stdout)}{run.Stderr}");
+        var run = QemuRunner.Run(Directory, new BuildCombo("clang", "-O2", Backend.C), vars, _board);
+        if (run.ExitCode != 0 || !run.Stdout.EndsWith("done\n", StringComparison.Ordinal))
+            throw new InvalidOperationException($"oracle run failed (exit {run.ExitCode}):\n{Tail(run.Stdout)}{run.Stderr}");
         return run.Stdout;
     }
 

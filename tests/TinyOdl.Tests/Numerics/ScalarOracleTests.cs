@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TinyOdl.Numerics;
+using TinyOdl.Targets;
 using Xunit.Abstractions;
 
 namespace TinyOdl.Tests.Numerics;
@@ -38,7 +39,7 @@ public sealed class ScalarOracleFixture : IDisposable
     public ScalarOracleFixture()
     {
         var total = Stopwatch.StartNew();
-        _program = new OracleProgram("scalar.c", March, Cpu, "");
+        _program = new OracleProgram("scalar.c", March, Cpu, "", Board.Load("qemu-virt-rv32-zfh"));
         var defines = $"-DRANDOM_CHUNKS_RNE={ChunksNearestEven} -DRANDOM_CHUNKS_OTHER={ChunksPerDirectedMode}";
         var qemu = Task.Run(() =>
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TinyOdl.Numerics;
+using TinyOdl.Targets;
 using Xunit.Abstractions;
 
 namespace TinyOdl.Tests.Numerics;
@@ -33,7 +34,7 @@ public sealed class VectorOracleFixture : IDisposable
     public VectorOracleFixture()
     {
         var total = Stopwatch.StartNew();
-        _program = new OracleProgram("vector.c", March, Cpu, "-fno-vectorize -fno-slp-vectorize");
+        _program = new OracleProgram("vector.c", March, Cpu, "-fno-vectorize -fno-slp-vectorize", Board.Load("qemu-virt-rv32-zvfh").WithVlen(128));
         var defines = $"-DRANDOM_CHUNKS_RNE={ChunksNearestEven} -DRANDOM_CHUNKS_OTHER={ChunksPerDirectedMode}";
         var qemu = Task.Run(() =>
         {
