@@ -29,12 +29,13 @@ internal static class Reports
             .AddColumn("Layer").AddColumn("Op").AddColumn(new TableColumn("Forward").RightAligned())
             .AddColumn(new TableColumn("Weight gradient").RightAligned()).AddColumn(new TableColumn("Input gradient").RightAligned()).AddColumn("Algorithm");
         var algorithms = m.Graph.Ops.OfType<ConvForward>().ToDictionary(c => c.Name, c => c.Algorithm.ToString().ToLowerInvariant());
+        foreach (var x in m.Graph.Ops.OfType<XnorConvForward>()) algorithms[x.Name] = "xnor-popcount";
         var calls = m.Program.TrainStep.Calls;
         // Autodiff names a layer's ops after it: "conv1", "conv1_weight_gradient", ...
         string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient"];
         long total(Kernels.Pass pass, string layer) => calls.Where(c => c.Pass == pass && suffixes.Any(s => c.Comment == layer + s)).Sum(c => c.Macs);
         long sumF = 0, sumW = 0, sumI = 0;
-        foreach (var node in m.Model.Nodes.Where(n => n is Graph.LinearNode or Graph.Conv2dNode or Graph.BatchNormNode))
+        foreach (var node in m.Model.Nodes.Where(Graph.UpdatePolicy.HasParameters))
         {
             long f = total(Kernels.Pass.Forward, node.Name), w = total(Kernels.Pass.WeightGradient, node.Name), i = total(Kernels.Pass.InputGradient, node.Name);
             sumF += f; sumW += w; sumI += i;

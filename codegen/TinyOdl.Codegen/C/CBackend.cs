@@ -39,6 +39,8 @@ public static class CBackend
         sb.AppendLine("#define ARENA_F32(offset) ((float *)(tinyodl_arena + (offset)))");
         if (program.Buffers.Any(b => b.Element == ScalarType.F16))
             sb.AppendLine("#define ARENA_F16(offset) ((_Float16 *)(tinyodl_arena + (offset)))");
+        if (program.Buffers.Any(b => b.Element == ScalarType.I32 && b.Storage == BufferStorage.Arena))
+            sb.AppendLine("#define ARENA_I32(offset) ((int32_t *)(tinyodl_arena + (offset)))  /* packed signs of binary layers */");
         sb.AppendLine();
         sb.AppendLine("/* Arena layout: byte offset of each tensor, in address order. Tensors whose lifetimes do not");
         sb.AppendLine("   overlap within a training step share bytes (parameters and optimizer state never do). */");
@@ -178,6 +180,7 @@ public static class CBackend
             ConvertOp.Truncate => $"(_Float16){Expr(c.Operand)}",
             _ => $"tinyodl_f32_from_bits({Expr(c.Operand)})",
         },
+        PopCount p => $"__builtin_popcount((uint32_t){Expr(p.Operand)})",
         Call c => $"{c.Function.Name}({string.Join(", ", c.Arguments.Select(Expr))})",
         _ => throw new NotSupportedException($"C backend: expression {e.GetType().Name}"),
     };
@@ -190,6 +193,7 @@ public static class CBackend
         BinaryOp.Div => "/",
         BinaryOp.And => "&",
         BinaryOp.Or => "|",
+        BinaryOp.Xor => "^",
         _ => throw new NotSupportedException(op.ToString()),
     };
 

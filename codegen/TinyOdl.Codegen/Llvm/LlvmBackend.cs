@@ -33,6 +33,8 @@ public static class LlvmBackend
         sb.AppendLine();
         sb.AppendLine("declare float @llvm.fma.f32(float, float, float)");
         sb.AppendLine("declare half @llvm.fma.f16(half, half, half)");
+        if (program.Kernels.Any(k => IrWalker.Expressions(k.Body).Any(e => e is PopCount)))
+            sb.AppendLine("declare i32 @llvm.ctpop.i32(i32)");
         if (program.UsesLanes)
             foreach (var d in VectorDeclarations) sb.AppendLine(d);
         sb.AppendLine();
@@ -369,6 +371,11 @@ public static class LlvmBackend
                         _ => $"bitcast i32 {x} to float",
                     });
                 }
+                case PopCount p:
+                {
+                    if (v) throw new NotSupportedException("LLVM backend: popcount in a lanes loop");
+                    return Temp($"call i32 @llvm.ctpop.i32(i32 {Expr(p.Operand)})");
+                }
                 case Call call:
                 {
                     var args = string.Join(", ", call.Arguments.Select(a => $"{TypeName(a.Type)} {Expr(a)}"));
@@ -392,6 +399,7 @@ public static class LlvmBackend
             (BinaryOp.Div, _) => "sdiv",
             (BinaryOp.And, _) => "and",
             (BinaryOp.Or, _) => "or",
+            (BinaryOp.Xor, _) => "xor",
             (BinaryOp.Shl, _) => "shl",
             (BinaryOp.LShr, _) => "lshr",
             _ => throw new NotSupportedException(op.ToString()),

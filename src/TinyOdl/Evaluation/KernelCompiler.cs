@@ -197,6 +197,7 @@ internal sealed class KernelCompiler
                     BinaryOp.Div => f => x(f) / y(f),
                     BinaryOp.And => f => x(f) & y(f),
                     BinaryOp.Or => f => x(f) | y(f),
+                    BinaryOp.Xor => f => x(f) ^ y(f),
                     BinaryOp.Shl => f => (int)((uint)x(f) << y(f)),
                     BinaryOp.LShr => f => (int)((uint)x(f) >> y(f)),
                     _ => throw new NotSupportedException($"evaluator: i32 {b.Op}"),
@@ -209,6 +210,7 @@ internal sealed class KernelCompiler
                 var o = Int(s.IfFalse);
                 return f => c(f) ? t(f) : o(f);
             }
+            case PopCount pc: { var x = Int(pc.Operand); return f => System.Numerics.BitOperations.PopCount((uint)x(f)); }
             // Lowerings clamp before converting, so truncation toward zero is the whole contract.
             case Kernels.Convert { Op: ConvertOp.FloatToInt } cv: { var x = Float(cv.Operand); return f => (int)x(f); }
             case Kernels.Convert { Op: ConvertOp.FloatBitsToInt } cv: { var x = Float(cv.Operand); return f => BitConverter.SingleToInt32Bits(x(f)); }

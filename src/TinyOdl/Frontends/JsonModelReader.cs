@@ -10,7 +10,7 @@ namespace TinyOdl.Frontends;
 /// </summary>
 public static class JsonModelReader
 {
-    private static readonly string[] Ops = ["linear", "conv2d", "max_pool", "average_pool", "global_average_pool", "batch_norm", "flatten", "reshape", "relu", "leaky_relu", "sigmoid", "add"];
+    private static readonly string[] Ops = ["linear", "conv2d", "binary_linear", "binary_conv2d", "max_pool", "average_pool", "global_average_pool", "batch_norm", "flatten", "reshape", "relu", "leaky_relu", "sigmoid", "add"];
     private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
 
     /// <param name="precision">Overrides the file's model-wide "precision" (layers that name their own keep it).</param>
@@ -128,6 +128,7 @@ public static class JsonModelReader
             switch (op)
             {
                 case "linear":
+                case "binary_linear":
                 {
                     RequireObject(at, ["op", "name", "input", "precision", "out_features", "in_features", "bias", "trainable", "weights"]);
                     int outF = (int)Integer(Required(at, "out_features"), 1, 1 << 24);
@@ -148,13 +149,17 @@ public static class JsonModelReader
                         if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outF);
                     }
                     var precision = LayerPrecision(at);
-                    return Wrap(at, () => b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision));
+                    return Wrap(at, () => op == "linear"
+                        ? b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision)
+                        : b.BinaryLinear(name, input, outF, bias, trainW, trainB, w, bv, precision));
                 }
                 case "conv2d":
+                case "binary_conv2d":
                 {
-                    RequireObject(at, ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "groups", "bias", "trainable", "weights"]);
+                    RequireObject(at, ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "groups", "bias", "trainable", "weights",
+                        .. op == "binary_conv2d" ? new[] { "pad_value" } : []]);
                     if (input.Shape.Rank != 3)
-                        throw Error(at, $"shape mismatch: conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+                        throw Error(at, $"shape mismatch: {op} needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
                     int outC = (int)Integer(Required(at, "out_channels"), 1, 1 << 16);
                     if (at.Has("in_channels") && Integer(at.Child("in_channels"), 1, 1 << 16) is var inC && inC != input.Shape[0])
                         throw Error(at.Child("in_channels"), $"shape mismatch: in_channels is {inC} but the input '{input.Name}' has {input.Shape[0]} channels {input.Shape}");
@@ -171,7 +176,10 @@ public static class JsonModelReader
                         if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outC);
                     }
                     var precision = LayerPrecision(at);
-                    return Wrap(at, () => b.Conv2d(name, input, outC, window, groups, bias, trainW, trainB, w, bv, precision));
+                    if (op == "conv2d") return Wrap(at, () => b.Conv2d(name, input, outC, window, groups, bias, trainW, trainB, w, bv, precision));
+                    var padValue = at.Has("pad_value") ? Integer(at.Child("pad_value"), 0, 1) : 0;
+                    return Wrap(at, () => b.BinaryConv2d(name, input, outC, window, groups, bias, padValue == 1 ? BinaryPadding.One : BinaryPadding.Zero,
+                        trainW, trainB, w, bv, precision));
                 }
                 case "max_pool":
                 case "average_pool":

@@ -19,6 +19,8 @@ public sealed record ConvGeometry(int InChannels, int OutChannels, int Groups, W
     /// <summary>1x1, stride 1, no padding: the input already is the column matrix.</summary>
     public bool IsPointwise => Window is { KernelH: 1, KernelW: 1, StrideH: 1, StrideW: 1, HasPadding: false };
     public bool IsDepthwise => Groups == InChannels && Groups == OutChannels;
+    /// <summary>Words of one pixel's packed signs per group (binary layers: 32 channels per word, the last one zero-filled).</summary>
+    public int SignWords => (InPerGroup + 31) / 32;
 
     public static ConvGeometry Of(Conv2dNode c) => new(c.InChannels, c.OutChannels, c.Groups, c.Window);
 

@@ -87,6 +87,45 @@ public sealed class ModelBuilder
         return y;
     }
 
+    /// <summary>
+    /// Binary 2-D convolution (XNOR-popcount, docs/BINARY.md) over a [C, H, W] input; latent weights initialized as
+    /// <see cref="Conv2d"/>'s, which lie inside [-1, 1]. The output and the latent weights are in the layer's
+    /// precision; the packed signs are 32-bit words.
+    /// </summary>
+    public Value BinaryConv2d(string name, Value input, int outChannels, Window2d window, int groups = 1, bool bias = true,
+        BinaryPadding padding = BinaryPadding.Zero, bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null,
+        Precision? precision = null)
+    {
+        var y = Conv2d(name, input, outChannels, window, groups, bias, trainWeight, trainBias, weight, biasValues, precision);
+        var conv = (Conv2dNode)_nodes[^1];
+        CheckBinaryTaps(name, "binary_conv2d", ConvGeometry.Of(conv).Taps, conv.Precision);
+        _nodes[^1] = new BinaryConv2dNode(name, input, conv.Weight, conv.Bias, y, window, groups, padding) { Precision = conv.Precision };
+        return y;
+    }
+
+    /// <summary>Binary fully connected layer (XNOR-popcount); latent weights initialized as <see cref="Linear"/>'s.</summary>
+    public Value BinaryLinear(string name, Value input, int outFeatures, bool bias = true, bool trainWeight = true, bool trainBias = true,
+        float[]? weight = null, float[]? biasValues = null, Precision? precision = null)
+    {
+        var y = Linear(name, input, outFeatures, bias, trainWeight, trainBias, weight, biasValues, precision);
+        var linear = (LinearNode)_nodes[^1];
+        CheckBinaryTaps(name, "binary_linear", linear.InFeatures, linear.Precision);
+        _nodes[^1] = new BinaryLinearNode(name, input, linear.Weight, linear.Bias, y) { Precision = linear.Precision };
+        return y;
+    }
+
+    /// <summary>
+    /// A binary layer's integer dot product (-taps .. taps) must convert exactly to the accumulation type: binary16
+    /// holds every integer up to 2048, so fp16 accumulation limits the taps; fp16-mixed and fp32 do not (2^24).
+    /// </summary>
+    private static void CheckBinaryTaps(string name, string op, int taps, Precision precision)
+    {
+        const int ExactInHalf = 2048;
+        if (precision.Accumulation() == DataType.Float16 && taps > ExactInHalf)
+            throw TinyOdlException.At($"node '{name}'",
+                $"{op} with {taps} taps per output cannot take precision {precision.Name()}: its dot products need exact integers up to {taps}, and fp16 accumulation holds them only up to {ExactInHalf}; use fp16-mixed or fp32");
+    }
+
     /// <summary>Max or average pooling of a [C, H, W] input.</summary>
     public Value Pool(string name, Value input, PoolKind kind, Window2d window, bool countIncludePad = false, Precision? precision = null)
     {

@@ -31,6 +31,41 @@ public sealed record Conv2dNode(string Name, Value Input, Parameter Weight, Para
     public override string OpName => "conv2d";
 }
 
+/// <summary>
+/// What a binary convolution reads outside the input. Zero (the default): padded taps contribute nothing, the
+/// convolution of the real-valued layer with sign(x) and sign(W), which is what training frameworks compute by
+/// default (Larq's pad_values=0). One: padded taps read +1 (bit 0), cheaper on hardware with no border handling.
+/// </summary>
+public enum BinaryPadding { Zero, One }
+
+/// <summary>
+/// A binary layer (XNOR-Net style): y = alpha * (sign(x) conv sign(W)) + b with latent real-valued weights W, sign
+/// +1 for x &gt;= 0, alpha[o] = mean |W[o]| per output channel, computed by XNOR and popcount on bit-packed signs.
+/// Trained with straight-through estimators; the optimizer clips W to [-1, 1] (docs/BINARY.md).
+/// </summary>
+public abstract record BinaryLayerNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, BinaryPadding Padding) : Node(Name, Output)
+{
+    /// <summary>The layer as a convolution (a linear layer is a 1x1 convolution of a 1x1 image).</summary>
+    public abstract ConvGeometry Geometry { get; }
+    public override IEnumerable<Value> Inputs => Bias is null ? [Input, Weight.Value] : [Input, Weight.Value, Bias.Value];
+}
+
+/// <summary>Binary 2-D convolution over a CHW input; W has shape [out, in / groups, kh, kw].</summary>
+public sealed record BinaryConv2dNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, Window2d Window, int Groups, BinaryPadding Padding)
+    : BinaryLayerNode(Name, Input, Weight, Bias, Output, Padding)
+{
+    public override ConvGeometry Geometry => new(Input.Shape[0], Output.Shape[0], Groups, Window);
+    public override string OpName => "binary_conv2d";
+}
+
+/// <summary>Binary fully connected layer; W has shape [out, in].</summary>
+public sealed record BinaryLinearNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output)
+    : BinaryLayerNode(Name, Input, Weight, Bias, Output, BinaryPadding.Zero)
+{
+    public override ConvGeometry Geometry => new(Input.Elements, Output.Elements, 1, new Window2d(1, 1, 1, 1));
+    public override string OpName => "binary_linear";
+}
+
 public enum PoolKind { Max, Average }
 
 /// <summary>

@@ -69,7 +69,7 @@ public sealed record Load(BufferParam Buffer, Expr Index) : Expr(Buffer.Element)
     public override string ToString() => $"{Buffer.Name}[{Index}]";
 }
 
-public enum BinaryOp { Add, Sub, Mul, Div, And, Or, Shl, LShr }
+public enum BinaryOp { Add, Sub, Mul, Div, And, Or, Xor, Shl, LShr }
 
 public sealed record Binary(BinaryOp Op, Expr Left, Expr Right) : Expr(Left.Type)
 {
@@ -77,7 +77,7 @@ public sealed record Binary(BinaryOp Op, Expr Left, Expr Right) : Expr(Left.Type
     {
         if (a.Type != b.Type) throw new InvalidOperationException($"kernel IR: {op} of {a.Type} and {b.Type}");
         if (a.Type == ScalarType.Bool) throw new InvalidOperationException($"kernel IR: {op} on bool");
-        bool intOnly = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Shl or BinaryOp.LShr;
+        bool intOnly = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor or BinaryOp.Shl or BinaryOp.LShr;
         if (intOnly && a.Type != ScalarType.I32) throw new InvalidOperationException($"kernel IR: {op} needs i32 operands");
         // Fold integer index arithmetic so generated code stays readable (i * 1, i + 0).
         if (a.Type == ScalarType.I32)
@@ -94,6 +94,15 @@ public sealed record Binary(BinaryOp Op, Expr Left, Expr Right) : Expr(Left.Type
     }
 
     public override string ToString() => $"({Left} {Op.ToString().ToLowerInvariant()} {Right})";
+}
+
+/// <summary>
+/// The number of 1 bits of a 32-bit word (binary layers' XNOR-popcount). Targets with Zbb use <c>cpop</c>; others get
+/// the compiler's portable expansion. Integer arithmetic, so every backend gives the same value by construction.
+/// </summary>
+public sealed record PopCount(Expr Operand) : Expr(ScalarType.I32)
+{
+    public override string ToString() => $"popcount({Operand})";
 }
 
 /// <summary>a * b + c with a single rounding (IEEE fusedMultiplyAdd), in the operands' type.</summary>

@@ -77,6 +77,7 @@ public static class IrWalker
             Compare c => [c.Left, c.Right],
             Select s => [s.Condition, s.IfTrue, s.IfFalse],
             Convert c => [c.Operand],
+            PopCount c => [c.Operand],
             Call c => c.Arguments,
             _ => [],
         };

@@ -142,6 +142,8 @@ public static class Ir
     public static Expr Ne(Expr a, Expr b) => new Compare(CompareOp.Ne, a, b);
     public static Expr And(Expr a, Expr b) => Binary.Make(BinaryOp.And, a, b);
     public static Expr Or(Expr a, Expr b) => Binary.Make(BinaryOp.Or, a, b);
+    public static Expr Xor(Expr a, Expr b) => Binary.Make(BinaryOp.Xor, a, b);
+    public static Expr Popcount(Expr a) => a.Type == ScalarType.I32 ? new PopCount(a) : throw new InvalidOperationException($"kernel IR: popcount of {a.Type}");
     public static Expr Shl(Expr a, Expr b) => Binary.Make(BinaryOp.Shl, a, b);
     public static Expr LShr(Expr a, Expr b) => Binary.Make(BinaryOp.LShr, a, b);
     public static Expr ToInt(Expr f) => new Convert(ConvertOp.FloatToInt, f);

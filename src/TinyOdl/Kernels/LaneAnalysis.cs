@@ -44,6 +44,7 @@ public sealed class LaneAnalysis
         Compare c => IsVarying(c.Left) || IsVarying(c.Right),
         Select s => IsVarying(s.Condition) || IsVarying(s.IfTrue) || IsVarying(s.IfFalse),
         Convert c => IsVarying(c.Operand),
+        PopCount c => IsVarying(c.Operand),
         Call c => c.Arguments.Any(IsVarying),
         _ => false,
     };

@@ -33,6 +33,7 @@ public static class Autodiff
         var casts = new Dictionary<(Value, DataType), TrainingTensor>();
         var parameters = new Dictionary<Parameter, TrainingTensor>();
         var owner = new Dictionary<Parameter, Node>();
+        var alphas = new Dictionary<BinaryLayerNode, TrainingTensor>();
 
         TrainingTensor Add(string name, Shape shape, TensorRole role, DataType type)
         {
@@ -116,6 +117,21 @@ public static class Autodiff
                     if (c.Bias is not null) owner[c.Bias] = c;
                     break;
                 }
+                case BinaryLayerNode bl:
+                {
+                    var x = As(bl.Input, storage);
+                    var g = bl.Geometry;
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    var wBits = Add(bl.Name + "_weight_bits", new Shape(g.OutChannels * g.Window.KernelArea * g.SignWords), TensorRole.Activation, DataType.Bits32);
+                    var alpha = alphas[bl] = Add(bl.Name + "_alpha", new Shape(g.OutChannels), TensorRole.Activation, storage);
+                    var xBits = Add(bl.Name + "_input_bits", new Shape(g.Window.InputPixels * g.Groups * g.SignWords), TensorRole.Activation, DataType.Bits32);
+                    ops.Add(new BinarizeWeights(bl.Name + "_binarize_weights", Of(bl.Weight.Value), wBits, alpha, g, bl.Precision));
+                    ops.Add(new PackSigns(bl.Name + "_pack_input", x, xBits, g));
+                    ops.Add(new XnorConvForward(bl.Name, xBits, wBits, alpha, bl.Bias is null ? null : Of(bl.Bias.Value), y, g, bl.Padding, bl.Precision));
+                    owner[bl.Weight] = bl;
+                    if (bl.Bias is not null) owner[bl.Bias] = bl;
+                    break;
+                }
                 case PoolNode pl:
                 {
                     var x = As(pl.Input, storage);
@@ -193,7 +209,8 @@ public static class Autodiff
         {
             if (p is null || !p.Trainable || !paramGrads.TryGetValue(p, out var g)) return;
             var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, p.Value.Type) : null;
-            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision));
+            bool latentBinary = owner[p] is BinaryLayerNode b && b.Weight == p;
+            ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision, ClipToUnit: latentBinary));
         }
 
         // Backward, in reverse topological order.
@@ -261,6 +278,52 @@ public static class Autodiff
                     }
                     Update(c.Weight);
                     Update(c.Bias);
+                    break;
+                }
+                case BinaryLayerNode bl:
+                {
+                    // The backward passes are the ordinary convolution's, on the binarized tensors as values, with
+                    // straight-through estimators around them (docs/BINARY.md).
+                    var g = bl.Geometry;
+                    var alpha = alphas[bl];
+                    var x = As(bl.Input, storage);
+                    var w = Of(bl.Weight.Value);
+                    if (bl.Weight.Trainable)
+                    {
+                        var frame = bl.Padding == BinaryPadding.One && g.Window.HasPadding ? g.Window : null;
+                        var framed = frame is null ? g : g with
+                        {
+                            Window = frame with { Height = frame.Height + frame.PadTop + frame.PadBottom, Width = frame.Width + frame.PadLeft + frame.PadRight, PadTop = 0, PadLeft = 0, PadBottom = 0, PadRight = 0 },
+                        };
+                        var signs = Add(bl.Name + "_input_signs", new Shape(g.InChannels * framed.Window.InputPixels), TensorRole.Scratch, storage);
+                        ops.Add(new SignActivations(bl.Name + "_input_signs", x, signs, g.InChannels, frame));
+                        var dwb = Add(bl.Name + "_binary_weight_gradient", bl.Weight.Value.Shape, TensorRole.Scratch, w.Type);
+                        var algorithm = ChooseAlgorithm(framed, storage, im2colBudgetBytes);
+                        ops.Add(new ConvWeightGradient(bl.Name + "_weight_gradient", dy, signs, dwb, framed, bl.Precision, algorithm,
+                            algorithm == ConvAlgorithm.Im2col ? Add(bl.Name + "_weight_gradient_columns", new Shape((int)framed.ColumnElements), TensorRole.Scratch, storage) : null));
+                        var dw = paramGrads[bl.Weight] = Add("d_" + bl.Weight.Name, bl.Weight.Value.Shape, TensorRole.ParameterGradient, w.Type);
+                        ops.Add(new BinaryWeightGradient(bl.Name + "_weight_ste", dwb, w, alpha, dw, bl.Precision));
+                    }
+                    if (bl.Bias is { Trainable: true })
+                    {
+                        var db = paramGrads[bl.Bias] = Add("d_" + bl.Bias.Name, bl.Bias.Value.Shape, TensorRole.ParameterGradient, bl.Bias.Value.Type);
+                        ops.Add(new ChannelSumGradient(bl.Name + "_bias_gradient", dy, db, bl.Precision));
+                    }
+                    if (needsGrad.Contains(bl.Input) && bl.Input.Kind == ValueKind.Activation)
+                    {
+                        var accumulate = bl.Precision.Accumulation();
+                        Contribute(bl.Input, storage, bl.Name, dx =>
+                        {
+                            var wb = Add(bl.Name + "_binary_weight", bl.Weight.Value.Shape, TensorRole.Scratch, storage);
+                            ops.Add(new ScaledSignWeights(bl.Name + "_binary_weight", w, alpha, wb, bl.Precision));
+                            var dSigns = Add(bl.Name + "_input_sign_gradient", bl.Input.Shape, TensorRole.Scratch, storage);
+                            ops.Add(new ConvInputGradient(bl.Name + "_input_gradient", dy, wb, dSigns, g, bl.Precision,
+                                accumulate == storage ? null : Add(bl.Name + "_input_gradient_accumulator", bl.Input.Shape, TensorRole.Scratch, accumulate)));
+                            return new SignGradient(bl.Name + "_input_ste", x, dSigns, dx);
+                        });
+                    }
+                    Update(bl.Weight);
+                    Update(bl.Bias);
                     break;
                 }
                 case PoolNode pl:

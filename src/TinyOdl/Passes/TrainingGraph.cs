@@ -152,7 +152,9 @@ public sealed record Cast(string Name, Phase Phase, TrainingTensor X, TrainingTe
 }
 
 /// <summary>One SGD step for one parameter; <see cref="Velocity"/> exists when momentum is on.</summary>
-public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor? Velocity, SgdOptimizer Optimizer, Precision Precision) : TrainingOp(Name, Phase.Update)
+/// <param name="ClipToUnit">Clip the updated parameter to [-1, 1] (a binary layer's latent weights).</param>
+public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor? Velocity, SgdOptimizer Optimizer, Precision Precision,
+    bool ClipToUnit = false) : TrainingOp(Name, Phase.Update)
 {
     public override IEnumerable<TrainingTensor> Reads => Velocity is null ? [Param, Grad] : [Param, Grad, Velocity];
     public override IEnumerable<TrainingTensor> Writes => Velocity is null ? [Param] : [Param, Velocity];

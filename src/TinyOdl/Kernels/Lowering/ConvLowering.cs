@@ -256,12 +256,4 @@ internal static class ConvLowering
             });
         }));
     }
-
-    /// <summary>All taps (r, c) of a window in ascending order, split by whether they fall inside the input.</summary>
-    private static void Taps(KernelBuilder k, Window2d w, (Expr, Expr) rows, (Expr, Expr) cols, Action<Expr, Expr, bool> body) =>
-        Split(k, "r", w.KernelH, rows, false, (r, rowInside) =>
-        {
-            if (!rowInside) { k.For("c", 0, w.KernelW, c => body(r, c, false)); return; }
-            Split(k, "c", w.KernelW, cols, false, (c, inside) => body(r, c, inside));
-        });
 }

@@ -24,6 +24,7 @@ internal static class DataTypeMapping
     {
         DataType.Float32 => ScalarType.F32,
         DataType.Float16 => ScalarType.F16,
+        DataType.Bits32 => ScalarType.I32,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 }

@@ -56,7 +56,7 @@ public static class TrainingLowering
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction)], l.Name, 0, Pass.Loss),
             LossWithGradient l => new KernelCall(Shared(LossLowering.SoftmaxCrossEntropy(l.Prediction.Elements, T(l.Prediction), graph.Model.Optimizer.LossScale)),
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction), B(l.Scratch!)], l.Name, 0, Pass.Loss),
-            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision), target)),
+            SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision), target, s.ClipToUnit)),
                 s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name, 0, Pass.Update),
             ConvForward c => new KernelCall(Shared(ConvLowering.Forward(c.Geometry, c.B is not null, Numerics.Of(c.Precision), c.Algorithm, target)),
                 [B(c.X), B(c.W), .. Optional(c.B), B(c.Y), .. Optional(c.Columns)], c.Name, c.Geometry.Macs, Pass.Forward),
@@ -76,8 +76,24 @@ public static class TrainingLowering
                 [B(bn.DY), B(bn.X), B(bn.Mean), B(bn.InvStd), B(bn.DScale)], bn.Name, bn.X.Elements, Pass.WeightGradient),
             BatchNormInputGradient bn => new KernelCall(Shared(BatchNormLowering.InputGradient(bn.Scale.Elements, bn.DX.Elements / bn.Scale.Elements, Numerics.Of(bn.Precision), target)),
                 [B(bn.DY), B(bn.Scale), B(bn.InvStd), B(bn.DX)], bn.Name, 0, Pass.InputGradient),
+            BinarizeWeights bw => new KernelCall(Shared(BinaryLowering.BinarizeWeights(bw.Geometry, Numerics.Of(bw.Precision))),
+                [B(bw.W), B(bw.Bits), B(bw.Alpha)], bw.Name, 0, Pass.Forward),
+            PackSigns ps => new KernelCall(Shared(BinaryLowering.PackSigns(ps.Geometry, T(ps.X))), [B(ps.X), B(ps.Bits)], ps.Name, 0, Pass.Forward),
+            XnorConvForward xc => new KernelCall(Shared(BinaryLowering.XnorForward(xc.Geometry, xc.B is not null, xc.Padding, Numerics.Of(xc.Precision))),
+                [B(xc.XBits), B(xc.WBits), B(xc.Alpha), .. Optional(xc.B), B(xc.Y)], xc.Name, xc.Geometry.Macs, Pass.Forward),
+            SignActivations sa => new KernelCall(Shared(BinaryLowering.Signs(sa.Channels, SignWindow(sa), sa.OnesFrame, T(sa.Y), target)), [B(sa.X), B(sa.Y)], sa.Name, 0, Pass.WeightGradient),
+            ScaledSignWeights ss => new KernelCall(Shared(BinaryLowering.ScaledSigns(ss.Alpha.Elements, ss.W.Elements / ss.Alpha.Elements, T(ss.Y), target)),
+                [B(ss.W), B(ss.Alpha), B(ss.Y)], ss.Name, 0, Pass.InputGradient),
+            BinaryWeightGradient bg => new KernelCall(Shared(BinaryLowering.WeightGradient(bg.Alpha.Elements, bg.W.Elements / bg.Alpha.Elements, Numerics.Of(bg.Precision), target)),
+                [B(bg.DWb), B(bg.W), B(bg.Alpha), B(bg.DW)], bg.Name, 0, Pass.WeightGradient),
+            SignGradient sg => new KernelCall(Shared(BinaryLowering.SignGradient(sg.X.Elements, T(sg.X), target)), [B(sg.X), B(sg.DY), B(sg.DX)], sg.Name, 0, Pass.InputGradient),
             _ => throw new NotSupportedException($"lowering: no kernel for {op.GetType().Name}"),
         };
+
+        // Signs of a [C, H, W] (or flat) activation: its plane as a window, for the framed (one-padding) layout.
+        static Graph.Window2d SignWindow(SignActivations sa) => sa.OnesFrame is { } f
+            ? new Graph.Window2d(f.Height, f.Width, 1, 1)
+            : new Graph.Window2d(1, sa.X.Elements / sa.Channels, 1, 1);
 
         var input = B(graph.Input);
         var targetBuffer = B(graph.Target);

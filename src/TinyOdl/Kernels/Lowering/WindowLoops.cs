@@ -51,6 +51,14 @@ internal static class WindowLoops
         if (hi is not IntConst c || c.Value != count) k.For(name, hi, count, lanes, t => body(t, false));
     }
 
+    /// <summary>Every tap (r, c) of one output pixel's window, row-major: body(r, c, inside) with padding taps split off.</summary>
+    public static void Taps(KernelBuilder k, Window2d w, (Expr, Expr) rows, (Expr, Expr) cols, Action<Expr, Expr, bool> body) =>
+        Split(k, "r", w.KernelH, rows, false, (r, rowInside) =>
+        {
+            if (!rowInside) { k.For("c", 0, w.KernelW, c => body(r, c, false)); return; }
+            Split(k, "c", w.KernelW, cols, false, (c, inside) => body(r, c, inside));
+        });
+
     /// <summary>The kernel rows of output row <paramref name="oh"/> that fall inside the input.</summary>
     public static (Expr, Expr) RowTaps(KernelBuilder k, Window2d w, Expr oh) =>
         Inside(k, "r", oh * w.StrideH - w.PadTop, 1, w.Height, w.KernelH, w.PadTop > 0, w.PadBottom > 0);
