@@ -117,6 +117,27 @@ public sealed class DigitsDemoTests(ITestOutputHelper output)
         Assert.True(cnnAccuracy >= mlpAccuracy, $"the CNN reaches {cnnAccuracy:P1}, below the MLP's {mlpAccuracy:P1}");
     }
 
+    /// <summary>
+    /// The binary demo: examples/digits-bnn.json (a real conv, two binary convs with batch norm, a real linear head)
+    /// trains on the Zbb board (popcount is one cpop) bit-exact with the evaluator, and learns: every epoch is
+    /// printed and the last one must classify most digits (10 classes: chance is 10 %).
+    /// </summary>
+    [Fact]
+    public void Digits_bnn_trains_on_the_device_bit_exact()
+    {
+        RequireDigitsData();
+        using var tmp = new TempDir();
+        var dir = tmp.File("digits-bnn");
+        var compile = Cli.Run("compile", Path.Combine("examples", "digits-bnn.json"), "--board", "qemu-virt-rv32-zbb", "-o", dir);
+        Assert.True(compile.ExitCode == 0, $"compile exited {compile.ExitCode}:\n{compile.Stdout}\n{compile.Stderr}");
+        Assert.Contains("xnor-popcount", compile.Stdout);
+
+        var device = RunAndCompare(dir);
+        var epochs = device.Lines.Where(l => l.Keyword == "epoch").Select(l => (double)l.UInt("correct") / l.UInt("total")).ToArray();
+        output.WriteLine($"digits BNN test accuracy per epoch on the device: {string.Join(", ", epochs.Select(a => a.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.True(epochs[^1] >= 0.85, $"the BNN reaches only {epochs[^1]:P1}");
+    }
+
     /// <summary>Runs a compiled (and possibly already built) folder under QEMU and checks it against its expected.txt.</summary>
     private static DeviceRun RunAndCompare(string dir)
     {

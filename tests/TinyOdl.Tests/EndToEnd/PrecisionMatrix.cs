@@ -157,6 +157,18 @@ public static class PrecisionMatrix
             return b.Linear("fc", s, 2);
         }, mse: true),
 
+        // Binary layers between real ones: zero padding, one padding with stride 2, a grouped one with uneven one
+        // padding, a binary linear layer reading 36 signs (two words, the second with 4 used bits), batch norm.
+        Cnn("bnn_binary_layers", new Shape(3, 6, 6), seed: 43, dataSeed: 26, (b, x) =>
+        {
+            var c1 = b.Conv2d("conv1", x, 4, new Window2d(6, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1));
+            var b1 = b.BatchNorm("bn1", b.BinaryConv2d("bconv1", c1, 5, new Window2d(6, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), bias: false));
+            var b2 = b.BinaryConv2d("bconv2", b1, 6, new Window2d(6, 6, 3, 3, 2, 2, 1, 1, 1, 1), padding: BinaryPadding.One);
+            var b3 = b.BinaryConv2d("bconv3", b2, 6, new Window2d(3, 3, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 0, PadRight: 1), groups: 2, padding: BinaryPadding.One);
+            var f = b.BinaryLinear("bfc", b.Flatten("flat", b3), 5);
+            return b.Linear("fc", f, 3);
+        }),
+
         RangeEdge(Overflow, 300f, 300f, 0f, 0.1f),
         RangeEdge(Subnormal, 3e-5f, 2e-5f, 1e-7f, 0.1f),
     ];

@@ -1,0 +1,44 @@
+using TinyOdl.Graph;
+
+namespace TinyOdl.Passes.Binary;
+
+/// <summary>
+/// A binary layer's weights as the kernels pack them (docs/BINARY.md), per output channel: bit <c>ci % 32</c> of word
+/// <c>(r * kw + c) * words + ci / 32</c> is 1 when <c>W[o][ci][r][c] &lt; 0</c>.
+/// </summary>
+public static class SignPacking
+{
+    public static uint[][] WeightChannels(ConvGeometry g, IReadOnlyList<float> latent)
+    {
+        var w = g.Window;
+        int words = g.SignWords;
+        var channels = new uint[g.OutChannels][];
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            var bits = channels[o] = new uint[w.KernelArea * words];
+            for (int ci = 0; ci < g.InPerGroup; ci++)
+                for (int r = 0; r < w.KernelH; r++)
+                    for (int c = 0; c < w.KernelW; c++)
+                        if (latent[((o * g.InPerGroup + ci) * w.KernelH + r) * w.KernelW + c] < 0)
+                            bits[(r * w.KernelW + c) * words + ci / 32] |= 1u << (ci % 32);
+        }
+        return channels;
+    }
+}
+
+/// <summary>MST compression of one binary layer for given weights: one tree per group, costs summed over groups.</summary>
+/// <param name="KBits">Bits of one output channel's kernel (in / groups * kh * kw).</param>
+public sealed record BinaryLayerPlan(string Layer, ConvGeometry Geometry, IReadOnlyList<MstTree> Trees, int KBits, long PlainBitOps, long MstBitOps,
+    long PlainStorageBits, long MstStorageBits, int MaxDepth)
+{
+    public static BinaryLayerPlan For(string layer, ConvGeometry g, IReadOnlyList<float> latent, int? maxDepth = null)
+    {
+        var channels = SignPacking.WeightChannels(g, latent);
+        int kBits = g.Taps;
+        var trees = Enumerable.Range(0, g.Groups)
+            .Select(gi => MstPlanner.Build(channels.Skip(gi * g.OutPerGroup).Take(g.OutPerGroup).ToArray(), maxDepth)).ToArray();
+        var costs = trees.Select(t => MstPlanner.Cost(t, kBits)).ToArray();
+        return new BinaryLayerPlan(layer, g, trees, kBits, costs.Sum(c => c.PlainBitOps), costs.Sum(c => c.MstBitOps),
+            costs.Sum(c => c.PlainStorageBits), costs.Sum(c => c.MstStorageBits), trees.Max(t => t.MaxDepth));
+    }
+}
