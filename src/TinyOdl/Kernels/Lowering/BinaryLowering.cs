@@ -104,8 +104,17 @@ internal static class BinaryLowering
                 });
             });
         }));
-        return k.BuildKernel($"xnor_conv_{n.Tag}_forward_{g.Tag}{(one ? "_one_padding" : "")}{(bias ? "" : "_nobias")}");
+        return k.BuildKernel($"{ForwardName(g, n)}_xnor_{Shape(g)}{(one ? "_one_padding" : "")}{(bias ? "" : "_nobias")}");
     }
+
+    /// <summary>A binary linear layer is the 1x1 convolution of a 1x1 image; its kernels are named as the layer.</summary>
+    private static bool IsLinear(ConvGeometry g) => g.Groups == 1 && g.Window is { Height: 1, Width: 1, KernelH: 1, KernelW: 1 };
+
+    /// <summary>binary_conv2d_f32_forward or binary_linear_f32_forward: the layer's op name, dtype tag and pass.</summary>
+    internal static string ForwardName(ConvGeometry g, Numerics n) => $"{(IsLinear(g) ? "binary_linear" : "binary_conv2d")}_{n.Tag}_forward";
+
+    /// <summary>The shape fragment of a kernel name: in x out for a linear layer, the convolution's tag otherwise.</summary>
+    internal static string Shape(ConvGeometry g) => IsLinear(g) ? $"{g.InChannels}x{g.OutChannels}" : g.Tag;
 
     /// <summary>sign(x) as +-1 (+1 for x &gt;= 0, -0 and NaN), optionally inside a frame of +1 (the one-padding border).</summary>
     public static Kernel Signs(int channels, Window2d input, Window2d? frame, ScalarType storage, KernelTarget target)
