@@ -15,13 +15,14 @@ namespace TinyOdl.Kernels.Lowering;
 internal static class BinaryLowering
 {
     /// <summary>
-    /// alpha[o] = (sum over taps ascending of |W[o]|) / taps in the accumulation type, rounded once to storage; and the
-    /// weight signs packed [o][kh][kw][word] (the group's input channels along the word).
+    /// alpha[o] = (sum over taps ascending of |W[o]|) / taps in binary32 under every policy (a mean of up to thousands
+    /// of terms: a binary16 running sum would lose most of its bits), rounded once to storage; and the weight signs
+    /// packed [o][kh][kw][word] (the group's input channels along the word).
     /// </summary>
     public static Kernel BinarizeWeights(ConvGeometry g, Numerics n)
     {
         var w2 = g.Window;
-        var a = n.Accumulate;
+        const ScalarType a = ScalarType.F32;
         var k = new KernelBuilder();
         var w = k.Input("w", n.Storage, g.OutChannels * g.Taps);
         var bits = k.Output("bits", ScalarType.I32, g.OutChannels * w2.KernelArea * g.SignWords);
