@@ -134,10 +134,11 @@ internal static class ProfileCommand
             double PerCall(double total, double cost) => n == 0 ? 0 : (total - n * cost) / n;
             return new ProfileRow(layer?.Name ?? name, ProfileReport.PassName(calls[i].Pass), name, calls[i].Kernel.Name, precision.Name(), calls[i].Macs,
                 PerCall(qemuTotal, overhead), PerCall(timed.Instructions, markerInstructions), PerCall(timed.Cycles, markerCycles),
-                ProfileReport.Peak(precision, peak.Fp32, peak.Fp16));
+                calls[i].BitMacs ? peak.Binary ?? 0 : ProfileReport.Peak(precision, peak.Fp32, peak.Fp16), calls[i].BitMacs);
         }).ToArray();
         double modelPeak = ProfileReport.Peak(modelPrecision, peak.Fp32, peak.Fp16);
-        long macs = rows.Sum(r => r.Macs);
+        // MAC/clk totals count float MACs: a 1-bit MAC of a binary layer is not comparable work.
+        long macs = rows.Where(r => !r.BitMacs).Sum(r => r.Macs);
         var totals = new ProfileTotals(macs, rows.Sum(r => r.QemuInstructions), rows.Sum(r => r.SimInstructions), rows.Sum(r => r.Cycles), modelPeak);
         var steps = profile.Steps;
         double stepInstructions = steps.Count == 0 ? 0 : steps.Average(s => (double)s.Instructions) - rows.Length * markerInstructions;
@@ -161,9 +162,10 @@ internal static class ProfileCommand
             .AddColumn(new TableColumn("Cycles").RightAligned()).AddColumn(new TableColumn("CPI").RightAligned())
             .AddColumn(new TableColumn("MAC/clk").RightAligned()).AddColumn(new TableColumn("% of peak").RightAligned());
         foreach (var row in r.Rows)
-            table.AddRow(Markup.Escape(row.Layer), Markup.Escape(row.Pass), Markup.Escape(row.Kernel), row.Macs == 0 ? "-" : row.Macs.ToString("N0", CultureInfo.InvariantCulture),
+            table.AddRow(Markup.Escape(row.Layer), Markup.Escape(row.Pass), Markup.Escape(row.Kernel),
+                row.Macs == 0 ? "-" : row.Macs.ToString("N0", CultureInfo.InvariantCulture) + (row.BitMacs ? " (1-bit)" : ""),
                 N(row.QemuInstructions), N(row.SimInstructions), N(row.Cycles), row.CyclesPerInstruction.ToString("F2", CultureInfo.InvariantCulture),
-                Macs(row.Macs, row.MacsPerCycle, "F3"), Macs(row.Macs, 100 * row.PeakShare, "F1"));
+                Macs(row.Macs, row.MacsPerCycle, "F3"), row.PeakMacsPerCycle > 0 ? Macs(row.Macs, 100 * row.PeakShare, "F1") : "-");
         var t = r.Totals;
         table.AddRow("[bold]all regions[/]", "", "", $"[bold]{t.Macs:N0}[/]", $"[bold]{N(t.QemuInstructions)}[/]", $"[bold]{N(t.SimInstructions)}[/]",
             $"[bold]{N(t.Cycles)}[/]", (t.SimInstructions > 0 ? t.Cycles / t.SimInstructions : 0).ToString("F2", CultureInfo.InvariantCulture),
@@ -174,6 +176,9 @@ internal static class ProfileCommand
             $"Training step (train_step call to return, markers subtracted): {N(s.Instructions)} instructions, {N(s.Cycles)} cycles = {ProfileReport.Duration(s.Seconds)} at {board.ClockHz / 1e6:G} MHz (board clock_hz), {s.MacsPerCycle:F3} MAC/clk, {100 * s.PeakShare:F1} % of peak.")));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Cycle model: the board's cycle_model (docs/CYCLE_MODEL.md); peak MAC/clk {r.PeakFp32:G} (fp32), {r.PeakFp16:G} (fp16). Each region's begin/end markers cost {r.MarkerInstructions} instructions and {r.MarkerCycles} cycles (the harness's empty pair), subtracted per call; averaged over {r.Steps} step(s).")));
+        if (r.Rows.Any(x => x.BitMacs))
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Binary layers: {r.Rows.Where(x => x.BitMacs).Sum(x => x.Macs):N0} 1-bit MACs (XNOR-popcount) per step, left out of the MAC/clk totals; their % of peak is against the board's binary peak ({(board.PeakMacsPerCycle?.Binary is { } b ? $"{b:G3} 1-bit MACs per cycle" : "not stated")}).")));
         AnsiConsole.MarkupLine(r.QemuMatchesSimulator
             ? "Instructions: [green]the simulator retires exactly what QEMU retires[/] in every region and step."
             : "[red]Instructions: the simulator and QEMU disagree (below).[/]");

@@ -10,8 +10,9 @@ namespace TinyOdl.Cli;
 /// One kernel call of the training step (a layer and a pass), per call: MACs from shapes, instructions measured under
 /// QEMU and on the simulator (region markers' cost subtracted), cycles from the board's cycle model.
 /// </summary>
+/// <param name="BitMacs">The MACs are 1-bit (XNOR-popcount), measured against the board's binary peak; totals leave them out.</param>
 internal sealed record ProfileRow(string Layer, string Pass, string Region, string Kernel, string Precision, long Macs,
-    double QemuInstructions, double SimInstructions, double Cycles, double PeakMacsPerCycle)
+    double QemuInstructions, double SimInstructions, double Cycles, double PeakMacsPerCycle, bool BitMacs = false)
 {
     public double CyclesPerInstruction => SimInstructions > 0 ? Cycles / SimInstructions : 0;
     public double MacsPerCycle => Cycles > 0 ? Macs / Cycles : 0;
@@ -86,12 +87,12 @@ internal sealed record ProfileReport(
     {
         var lines = new List<string>
         {
-            "region,kernel,macs,instructions,layer,pass,precision,sim_instructions,cycles,cycles_per_instruction,macs_per_cycle,peak_macs_per_cycle,peak_share",
+            "region,kernel,macs,instructions,layer,pass,precision,sim_instructions,cycles,cycles_per_instruction,macs_per_cycle,peak_macs_per_cycle,peak_share,mac_kind",
         };
         lines.AddRange(Rows.Select(r => string.Join(",",
             r.Region, r.Kernel, r.Macs.ToString(CultureInfo.InvariantCulture), F(r.QemuInstructions, "F0"), r.Layer, r.Pass, r.Precision,
             F(r.SimInstructions, "F0"), F(r.Cycles, "F0"), F(r.CyclesPerInstruction, "F4"), F(r.MacsPerCycle, "F6"),
-            F(r.PeakMacsPerCycle, "G"), F(r.PeakShare, "F6"))));
+            F(r.PeakMacsPerCycle, "G"), F(r.PeakShare, "F6"), r.BitMacs ? "1-bit" : "float")));
         File.WriteAllLines(path, lines);
     }
 

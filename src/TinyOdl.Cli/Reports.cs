@@ -111,6 +111,7 @@ internal static class Reports
         TensorRole.ActivationGradient => "activation gradients",
         TensorRole.ParameterGradient => "weight gradients",
         TensorRole.OptimizerState => "optimizer state (momentum)",
+        TensorRole.LayerState => "layer state (binary layers' MST trees)",
         TensorRole.Scratch => "scratch",
         _ => role.ToString(),
     };

@@ -130,7 +130,8 @@ public static class JsonModelReader
                 case "linear":
                 case "binary_linear":
                 {
-                    RequireObject(at, ["op", "name", "input", "precision", "out_features", "in_features", "bias", "trainable", "weights"]);
+                    RequireObject(at, ["op", "name", "input", "precision", "out_features", "in_features", "bias", "trainable", "weights",
+                        .. op == "binary_linear" ? new[] { "mst" } : []]);
                     int outF = (int)Integer(Required(at, "out_features"), 1, 1 << 24);
                     if (at.Has("in_features"))
                     {
@@ -151,13 +152,13 @@ public static class JsonModelReader
                     var precision = LayerPrecision(at);
                     return Wrap(at, () => op == "linear"
                         ? b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision)
-                        : b.BinaryLinear(name, input, outF, bias, trainW, trainB, w, bv, precision));
+                        : b.BinaryLinear(name, input, outF, bias, trainW, trainB, w, bv, precision, Mst(at)));
                 }
                 case "conv2d":
                 case "binary_conv2d":
                 {
                     RequireObject(at, ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "groups", "bias", "trainable", "weights",
-                        .. op == "binary_conv2d" ? new[] { "pad_value" } : []]);
+                        .. op == "binary_conv2d" ? new[] { "pad_value", "mst" } : []]);
                     if (input.Shape.Rank != 3)
                         throw Error(at, $"shape mismatch: {op} needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
                     int outC = (int)Integer(Required(at, "out_channels"), 1, 1 << 16);
@@ -179,7 +180,7 @@ public static class JsonModelReader
                     if (op == "conv2d") return Wrap(at, () => b.Conv2d(name, input, outC, window, groups, bias, trainW, trainB, w, bv, precision));
                     var padValue = at.Has("pad_value") ? Integer(at.Child("pad_value"), 0, 1) : 0;
                     return Wrap(at, () => b.BinaryConv2d(name, input, outC, window, groups, bias, padValue == 1 ? BinaryPadding.One : BinaryPadding.Zero,
-                        trainW, trainB, w, bv, precision));
+                        trainW, trainB, w, bv, precision, Mst(at)));
                 }
                 case "max_pool":
                 case "average_pool":
@@ -351,6 +352,17 @@ public static class JsonModelReader
 
         private string String(Field f) =>
             f.Element.ValueKind == JsonValueKind.String ? f.Element.GetString()! : throw Error(f, "must be a string");
+
+        /// <summary>A binary layer's "mst": true, false, or {"max_depth": N}.</summary>
+        private MstOption? Mst(Field layer)
+        {
+            if (!layer.Has("mst")) return null;
+            var f = layer.Child("mst");
+            if (f.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) return Bool(f) ? new MstOption() : null;
+            if (f.Element.ValueKind != JsonValueKind.Object) throw Error(f, "must be true, false or an object {\"max_depth\": N}");
+            RequireObject(f, ["max_depth"]);
+            return new MstOption(f.Has("max_depth") ? (int)Integer(f.Child("max_depth"), 1, 1 << 16) : null);
+        }
 
         private bool Bool(Field f) =>
             f.Element.ValueKind is JsonValueKind.True or JsonValueKind.False ? f.Element.GetBoolean() : throw Error(f, "must be true or false");

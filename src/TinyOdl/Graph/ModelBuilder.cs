@@ -94,24 +94,33 @@ public sealed class ModelBuilder
     /// </summary>
     public Value BinaryConv2d(string name, Value input, int outChannels, Window2d window, int groups = 1, bool bias = true,
         BinaryPadding padding = BinaryPadding.Zero, bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null,
-        Precision? precision = null)
+        Precision? precision = null, MstOption? mst = null)
     {
+        CheckMst(name, mst);
         var y = Conv2d(name, input, outChannels, window, groups, bias, trainWeight, trainBias, weight, biasValues, precision);
         var conv = (Conv2dNode)_nodes[^1];
         CheckBinaryTaps(name, "binary_conv2d", ConvGeometry.Of(conv).Taps, conv.Precision);
-        _nodes[^1] = new BinaryConv2dNode(name, input, conv.Weight, conv.Bias, y, window, groups, padding) { Precision = conv.Precision };
+        _nodes[^1] = new BinaryConv2dNode(name, input, conv.Weight, conv.Bias, y, window, groups, padding) { Precision = conv.Precision, Mst = mst };
         return y;
     }
 
     /// <summary>Binary fully connected layer (XNOR-popcount); latent weights initialized as <see cref="Linear"/>'s.</summary>
     public Value BinaryLinear(string name, Value input, int outFeatures, bool bias = true, bool trainWeight = true, bool trainBias = true,
-        float[]? weight = null, float[]? biasValues = null, Precision? precision = null)
+        float[]? weight = null, float[]? biasValues = null, Precision? precision = null, MstOption? mst = null)
     {
+        CheckMst(name, mst);
         var y = Linear(name, input, outFeatures, bias, trainWeight, trainBias, weight, biasValues, precision);
         var linear = (LinearNode)_nodes[^1];
         CheckBinaryTaps(name, "binary_linear", linear.InFeatures, linear.Precision);
-        _nodes[^1] = new BinaryLinearNode(name, input, linear.Weight, linear.Bias, y) { Precision = linear.Precision };
+        _nodes[^1] = new BinaryLinearNode(name, input, linear.Weight, linear.Bias, y) { Precision = linear.Precision, Mst = mst };
         return y;
+    }
+
+    /// <summary>A depth limit of 0 would leave no channel to compute from the root.</summary>
+    private static void CheckMst(string name, MstOption? mst)
+    {
+        if (mst?.MaxDepth is < 1)
+            throw TinyOdlException.At($"node '{name}'", $"mst max_depth must be at least 1 (the root's children), got {mst.MaxDepth}");
     }
 
     /// <summary>

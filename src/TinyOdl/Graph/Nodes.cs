@@ -45,10 +45,19 @@ public enum BinaryPadding { Zero, One }
 /// </summary>
 public abstract record BinaryLayerNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, BinaryPadding Padding) : Node(Name, Output)
 {
+    /// <summary>MST compression of the forward pass (docs/BINARY.md), or null for the plain XNOR-popcount.</summary>
+    public MstOption? Mst { get; init; }
+
     /// <summary>The layer as a convolution (a linear layer is a 1x1 convolution of a 1x1 image).</summary>
     public abstract ConvGeometry Geometry { get; }
     public override IEnumerable<Value> Inputs => Bias is null ? [Input, Weight.Value] : [Input, Weight.Value, Bias.Value];
 }
+
+/// <summary>
+/// Compute each output channel from its parent in a minimum spanning tree over the channels' kernels (Hamming
+/// distance), rebuilt on the device whenever a weight's sign flips. <see cref="MaxDepth"/> bounds the tree's depth.
+/// </summary>
+public sealed record MstOption(int? MaxDepth = null);
 
 /// <summary>Binary 2-D convolution over a CHW input; W has shape [out, in / groups, kh, kw].</summary>
 public sealed record BinaryConv2dNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, Window2d Window, int Groups, BinaryPadding Padding)

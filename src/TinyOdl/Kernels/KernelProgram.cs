@@ -53,7 +53,8 @@ public sealed class ProgramBuffer
 /// layer and pass (it is also the profiling region's name); <see cref="Macs"/> counts the multiply-accumulates
 /// of the layer's mathematics (0 for element-wise work).
 /// </summary>
-public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment, long Macs = 0, Pass Pass = Pass.Other);
+/// <param name="BitMacs">The MACs are 1-bit multiply-accumulates (a binary layer's XNOR-popcount), not float ones.</param>
+public sealed record KernelCall(Kernel Kernel, IReadOnlyList<ProgramBuffer> Arguments, string Comment, long Macs = 0, Pass Pass = Pass.Other, bool BitMacs = false);
 
 /// <summary>What a kernel call does in the training step (for profiles and diagnostics).</summary>
 public enum Pass { Other, Forward, Loss, WeightGradient, InputGradient, Backward, Update }

@@ -126,8 +126,18 @@ public static class Autodiff
                     var alpha = alphas[bl] = Add(bl.Name + "_alpha", new Shape(g.OutChannels), TensorRole.Activation, storage);
                     var xBits = Add(bl.Name + "_input_bits", new Shape(g.Window.InputPixels * g.Groups * g.SignWords), TensorRole.Activation, DataType.Bits32);
                     ops.Add(new BinarizeWeights(bl.Name + "_binarize_weights", Of(bl.Weight.Value), wBits, alpha, g, bl.Precision));
+                    MstForwardTensors? mst = null;
+                    if (bl.Mst is { } option)
+                    {
+                        TrainingTensor Ints(string what, int n, TensorRole role) => Add($"{bl.Name}_mst_{what}", new Shape(n), role, DataType.Bits32);
+                        var tree = new MstTreeTensors(Ints("previous_bits", wBits.Elements, TensorRole.LayerState), Ints("built", 1, TensorRole.LayerState),
+                            Ints("parent", g.OutChannels, TensorRole.LayerState), Ints("order", g.OutChannels, TensorRole.LayerState),
+                            Ints("key", g.OutChannels, TensorRole.Scratch), Ints("in_tree", g.OutChannels, TensorRole.Scratch), Ints("depth", g.OutChannels, TensorRole.Scratch));
+                        ops.Add(new MstBuildTree(bl.Name + "_mst_tree", wBits, tree, g, option.MaxDepth));
+                        mst = new MstForwardTensors(tree.Parent, tree.Order, Ints("accumulators", g.OutChannels, TensorRole.Scratch));
+                    }
                     ops.Add(new PackSigns(bl.Name + "_pack_input", x, xBits, g));
-                    ops.Add(new XnorConvForward(bl.Name, xBits, wBits, alpha, bl.Bias is null ? null : Of(bl.Bias.Value), y, g, bl.Padding, bl.Precision));
+                    ops.Add(new XnorConvForward(bl.Name, xBits, wBits, alpha, bl.Bias is null ? null : Of(bl.Bias.Value), y, g, bl.Padding, bl.Precision, mst));
                     owner[bl.Weight] = bl;
                     if (bl.Bias is not null) owner[bl.Bias] = bl;
                     break;

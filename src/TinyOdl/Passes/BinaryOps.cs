@@ -20,12 +20,32 @@ public sealed record PackSigns(string Name, TrainingTensor X, TrainingTensor Bit
     public override IEnumerable<TrainingTensor> Writes => [Bits];
 }
 
-/// <summary>Y = alpha[o] * (taps - 2 * popcount(x XOR w)) + B, by XNOR and popcount over the packed signs.</summary>
+/// <summary>
+/// Y = alpha[o] * (taps - 2 * popcount(x XOR w)) + B, by XNOR and popcount over the packed signs; with <see cref="Mst"/>
+/// every channel but each group's root from its tree parent's accumulator (the same bits).
+/// </summary>
 public sealed record XnorConvForward(string Name, TrainingTensor XBits, TrainingTensor WBits, TrainingTensor Alpha, TrainingTensor? B, TrainingTensor Y,
-    ConvGeometry Geometry, BinaryPadding Padding, Precision Precision) : TrainingOp(Name, Phase.Forward)
+    ConvGeometry Geometry, BinaryPadding Padding, Precision Precision, MstForwardTensors? Mst = null) : TrainingOp(Name, Phase.Forward)
 {
-    public override IEnumerable<TrainingTensor> Reads => B is null ? [XBits, WBits, Alpha] : [XBits, WBits, Alpha, B];
-    public override IEnumerable<TrainingTensor> Writes => [Y];
+    public override IEnumerable<TrainingTensor> Reads => [XBits, WBits, Alpha, .. B is null ? [] : new[] { B }, .. Mst is null ? [] : new[] { Mst.Parent, Mst.Order }];
+    public override IEnumerable<TrainingTensor> Writes => Mst is null ? [Y] : [Y, Mst.Accumulators];
+}
+
+/// <summary>The MST forward's tree (from <see cref="MstBuildTree"/>) and its per-pixel accumulators (scratch).</summary>
+public sealed record MstForwardTensors(TrainingTensor Parent, TrainingTensor Order, TrainingTensor Accumulators);
+
+/// <summary>A binary layer's MST: the tree (layer state, kept across steps) and Prim's working arrays (scratch).</summary>
+public sealed record MstTreeTensors(TrainingTensor PreviousBits, TrainingTensor Built, TrainingTensor Parent, TrainingTensor Order,
+    TrainingTensor Key, TrainingTensor InTree, TrainingTensor Depth);
+
+/// <summary>
+/// Rebuilds a binary layer's MST on the device (Prim, the tie-breaking rule of MstPlanner) when any packed weight bit
+/// differs from the bits the tree was built for, or on the first call; otherwise one pass comparing words.
+/// </summary>
+public sealed record MstBuildTree(string Name, TrainingTensor WBits, MstTreeTensors Tree, ConvGeometry Geometry, int? MaxDepth) : TrainingOp(Name, Phase.Forward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [WBits, Tree.PreviousBits, Tree.Built];
+    public override IEnumerable<TrainingTensor> Writes => [Tree.PreviousBits, Tree.Built, Tree.Parent, Tree.Order, Tree.Key, Tree.InTree, Tree.Depth];
 }
 
 /// <summary>

@@ -41,7 +41,7 @@ public sealed class MemoryPlan
         _offsets.TryGetValue(t, out int o) ? o : throw new InvalidOperationException($"tensor {t.Name} has no arena slot");
 
     /// <summary>Whether a tensor keeps its value between training steps (and so never shares memory).</summary>
-    public static bool IsPersistent(TrainingTensor t) => t.Role is TensorRole.Parameter or TensorRole.OptimizerState or TensorRole.Loss;
+    public static bool IsPersistent(TrainingTensor t) => t.Role is TensorRole.Parameter or TensorRole.OptimizerState or TensorRole.LayerState or TensorRole.Loss;
 
     /// <param name="share">
     /// False gives every tensor its own slot for the whole program, so all intermediate values (gradients, for one)

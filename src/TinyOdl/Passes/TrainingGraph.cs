@@ -18,6 +18,8 @@ public enum TensorRole
     ParameterGradient,
     /// <summary>Optimizer state (SGD momentum buffer).</summary>
     OptimizerState,
+    /// <summary>A layer's own state kept across steps (a binary layer's MST: the tree and the bits it was built for).</summary>
+    LayerState,
     /// <summary>Working memory of one op (e.g. the softmax's exponentials).</summary>
     Scratch,
 }

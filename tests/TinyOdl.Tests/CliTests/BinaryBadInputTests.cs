@@ -86,6 +86,17 @@ public sealed class BinaryBadInputTests
         FailsCleanly(m, [], "layers[0] (bconv).pad_value", "must be between 0 and 1, got 2");
     }
 
+    [Theory]
+    [InlineData("{\"max_depth\": 0}", "layers[0] (bconv).mst.max_depth", "must be between 1 and 65536, got 0")]
+    [InlineData("{\"depth\": 2}", "layers[0] (bconv).mst", "depth")]
+    [InlineData("3", "layers[0] (bconv).mst", "must be true, false or an object")]
+    public void Bad_mst_option_names_the_field(string mst, string field, string reason)
+    {
+        var m = Bnn();
+        Conv(m)["mst"] = JsonNode.Parse(mst);
+        FailsCleanly(m, [], field, reason);
+    }
+
     [Fact]
     public void Binary_conv2d_on_a_rank_1_input_is_a_shape_mismatch()
     {

@@ -97,7 +97,7 @@ internal static class ElementwiseLowering
     {
         var k = new KernelBuilder();
         var dst = k.Output("dst", t, n);
-        k.For("i", 0, n, target.Vector, i => k.Store(dst, i, Const(0f, t)));
+        k.For("i", 0, n, target.Vector && t.IsFloat(), i => k.Store(dst, i, t == ScalarType.I32 ? 0 : Const(0f, t)));
         return k.BuildKernel($"fill_{t.Tag()}_zero{target.Suffix}_{n}");
     }
 }

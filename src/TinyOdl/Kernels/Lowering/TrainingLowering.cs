@@ -79,8 +79,14 @@ public static class TrainingLowering
             BinarizeWeights bw => new KernelCall(Shared(BinaryLowering.BinarizeWeights(bw.Geometry, Numerics.Of(bw.Precision))),
                 [B(bw.W), B(bw.Bits), B(bw.Alpha)], bw.Name, 0, Pass.Forward),
             PackSigns ps => new KernelCall(Shared(BinaryLowering.PackSigns(ps.Geometry, T(ps.X))), [B(ps.X), B(ps.Bits)], ps.Name, 0, Pass.Forward),
-            XnorConvForward xc => new KernelCall(Shared(BinaryLowering.XnorForward(xc.Geometry, xc.B is not null, xc.Padding, Numerics.Of(xc.Precision))),
-                [B(xc.XBits), B(xc.WBits), B(xc.Alpha), .. Optional(xc.B), B(xc.Y)], xc.Name, xc.Geometry.Macs, Pass.Forward),
+            XnorConvForward { Mst: null } xc => new KernelCall(Shared(BinaryLowering.XnorForward(xc.Geometry, xc.B is not null, xc.Padding, Numerics.Of(xc.Precision))),
+                [B(xc.XBits), B(xc.WBits), B(xc.Alpha), .. Optional(xc.B), B(xc.Y)], xc.Name, xc.Geometry.Macs, Pass.Forward, BitMacs: true),
+            XnorConvForward xc => new KernelCall(Shared(MstLowering.Forward(xc.Geometry, xc.B is not null, xc.Padding, Numerics.Of(xc.Precision))),
+                [B(xc.XBits), B(xc.WBits), B(xc.Alpha), .. Optional(xc.B), B(xc.Mst.Parent), B(xc.Mst.Order), B(xc.Y), B(xc.Mst.Accumulators)],
+                xc.Name, xc.Geometry.Macs, Pass.Forward, BitMacs: true),
+            MstBuildTree mb => new KernelCall(Shared(MstLowering.BuildTree(mb.Geometry, mb.MaxDepth)),
+                [B(mb.WBits), B(mb.Tree.PreviousBits), B(mb.Tree.Built), B(mb.Tree.Parent), B(mb.Tree.Order), B(mb.Tree.Key), B(mb.Tree.InTree), B(mb.Tree.Depth)],
+                mb.Name, 0, Pass.Forward),
             SignActivations sa => new KernelCall(Shared(BinaryLowering.Signs(sa.Channels, SignWindow(sa), sa.OnesFrame, T(sa.Y), target)), [B(sa.X), B(sa.Y)], sa.Name, 0, Pass.WeightGradient),
             ScaledSignWeights ss => new KernelCall(Shared(BinaryLowering.ScaledSigns(ss.Alpha.Elements, ss.W.Elements / ss.Alpha.Elements, T(ss.Y), target)),
                 [B(ss.W), B(ss.Alpha), B(ss.Y)], ss.Name, 0, Pass.InputGradient),
@@ -110,7 +116,7 @@ public static class TrainingLowering
             constants.Add(c);
             initCalls.Add(new KernelCall(Shared(ElementwiseLowering.Convert(tensor.Elements, T(tensor), T(tensor), target)), [c, B(tensor)], $"{tensor.Name} = initial value"));
         }
-        foreach (var t in graph.Tensors.Where(t => t.Role == TensorRole.OptimizerState))
+        foreach (var t in graph.Tensors.Where(t => t.Role is TensorRole.OptimizerState or TensorRole.LayerState))
             initCalls.Add(new KernelCall(Shared(ElementwiseLowering.FillZero(t.Elements, T(t), target)), [B(t)], $"{t.Name} = 0"));
 
         var trainCalls = graph.Ops.Select(CallFor).ToArray();
@@ -119,7 +125,9 @@ public static class TrainingLowering
                 [B(graph.Prediction), output], "output = prediction"))
             .ToArray();
 
-        var parameters = graph.Model.Parameters.Select(p => new ParameterView(p.Name, B(graph.Parameters[p]))).ToArray();
+        // Layer state (binary layers' MST trees) joins the table, so hosts and the harness can read the device's tree.
+        var parameters = graph.Model.Parameters.Select(p => new ParameterView(p.Name, B(graph.Parameters[p])))
+            .Concat(graph.Tensors.Where(t => t.Role == TensorRole.LayerState).Select(t => new ParameterView(t.Name, B(t)))).ToArray();
         return new KernelProgram(
             graph.Model.Name, plan.ArenaBytes,
             buffers.Values.Concat(constants).Append(output).ToArray(),

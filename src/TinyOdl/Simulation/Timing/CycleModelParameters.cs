@@ -219,16 +219,17 @@ public sealed record CycleModelParameters
 /// <summary>
 /// The board's peak multiply-accumulates per cycle (board.json <c>peak_macs_per_cycle</c>): FMA units x lanes that
 /// can complete per cycle, for binary32 and binary16 operands. The profiler reports each layer's share of it.
+/// <see cref="Binary"/>, optional, is the peak of 1-bit MACs (binary layers' XNOR-popcount) per cycle.
 /// </summary>
-public sealed record PeakMacs(double Fp32, double Fp16)
+public sealed record PeakMacs(double Fp32, double Fp16, double? Binary = null)
 {
     public static PeakMacs Parse(JsonElement e, string where)
     {
         if (e.ValueKind != JsonValueKind.Object) throw TinyOdlException.At(where, "must be an object {\"fp32\": n, \"fp16\": n}");
         foreach (var p in e.EnumerateObject())
-            if (p.Name is not ("fp32" or "fp16" or "description"))
-                throw TinyOdlException.At($"{where}.{p.Name}", "unknown field; expected \"fp32\" and \"fp16\"");
-        return new PeakMacs(Positive(e, "fp32", where), Positive(e, "fp16", where));
+            if (p.Name is not ("fp32" or "fp16" or "binary" or "description"))
+                throw TinyOdlException.At($"{where}.{p.Name}", "unknown field; expected \"fp32\", \"fp16\" and optionally \"binary\"");
+        return new PeakMacs(Positive(e, "fp32", where), Positive(e, "fp16", where), e.TryGetProperty("binary", out _) ? Positive(e, "binary", where) : null);
     }
 
     private static double Positive(JsonElement e, string name, string where)
