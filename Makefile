@@ -31,6 +31,8 @@ demo: toolchain data
 	./tinyodl sweep examples/digits-mlp.json
 	./tinyodl compile examples/digits-cnn.json --board qemu-virt-rv32 -o $(DEMO_DIR)/digits-cnn
 	./tinyodl run $(DEMO_DIR)/digits-cnn
+	./tinyodl compile examples/digits-bnn.json --board qemu-virt-rv32-zbb -o $(DEMO_DIR)/digits-bnn
+	./tinyodl run $(DEMO_DIR)/digits-bnn
 
 # Every program the tests run under QEMU also runs on TinyOdl's simulator (tests/.../Support/SimulatorCheckSetting.cs);
 # the last line sums up those comparisons.
