@@ -359,9 +359,11 @@ public static class JsonModelReader
             if (!layer.Has("mst")) return null;
             var f = layer.Child("mst");
             if (f.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) return Bool(f) ? new MstOption() : null;
-            if (f.Element.ValueKind != JsonValueKind.Object) throw Error(f, "must be true, false or an object {\"max_depth\": N}");
-            RequireObject(f, ["max_depth"]);
-            return new MstOption(f.Has("max_depth") ? (int)Integer(f.Child("max_depth"), 1, 1 << 16) : null);
+            if (f.Element.ValueKind != JsonValueKind.Object) throw Error(f, "must be true, false or an object {\"max_depth\": N, \"regularization\": lambda}");
+            RequireObject(f, ["max_depth", "regularization"]);
+            float lambda = f.Has("regularization") ? Float(f.Child("regularization")) : 0f;
+            if (!(lambda >= 0f) || float.IsInfinity(lambda)) throw Error(f.Child("regularization"), $"must be a finite number >= 0, got {lambda}");
+            return new MstOption(f.Has("max_depth") ? (int)Integer(f.Child("max_depth"), 1, 1 << 16) : null, lambda);
         }
 
         private bool Bool(Field f) =>

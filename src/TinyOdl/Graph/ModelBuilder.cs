@@ -121,6 +121,8 @@ public sealed class ModelBuilder
     {
         if (mst?.MaxDepth is < 1)
             throw TinyOdlException.At($"node '{name}'", $"mst max_depth must be at least 1 (the root's children), got {mst.MaxDepth}");
+        if (mst is not null && !(mst.Regularization >= 0f && float.IsFinite(mst.Regularization)))
+            throw TinyOdlException.At($"node '{name}'", $"mst regularization must be a finite number >= 0, got {mst.Regularization}");
     }
 
     /// <summary>

@@ -55,9 +55,11 @@ public abstract record BinaryLayerNode(string Name, Value Input, Parameter Weigh
 
 /// <summary>
 /// Compute each output channel from its parent in a minimum spanning tree over the channels' kernels (Hamming
-/// distance), rebuilt on the device whenever a weight's sign flips. <see cref="MaxDepth"/> bounds the tree's depth.
+/// distance), rebuilt on the device whenever a weight's sign flips. <see cref="MaxDepth"/> bounds the tree's depth;
+/// <see cref="Regularization"/> (lambda, 0 = off) adds lambda / 2 * sum over edges of ||W_child - W_parent||^2 to the
+/// loss, which pulls children's signs toward their parents' and shortens the tree (docs/BINARY.md).
 /// </summary>
-public sealed record MstOption(int? MaxDepth = null);
+public sealed record MstOption(int? MaxDepth = null, float Regularization = 0f);
 
 /// <summary>Binary 2-D convolution over a CHW input; W has shape [out, in / groups, kh, kw].</summary>
 public sealed record BinaryConv2dNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, Window2d Window, int Groups, BinaryPadding Padding)

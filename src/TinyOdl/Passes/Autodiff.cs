@@ -34,6 +34,7 @@ public static class Autodiff
         var parameters = new Dictionary<Parameter, TrainingTensor>();
         var owner = new Dictionary<Parameter, Node>();
         var alphas = new Dictionary<BinaryLayerNode, TrainingTensor>();
+        var trees = new Dictionary<BinaryLayerNode, MstForwardTensors>();
 
         TrainingTensor Add(string name, Shape shape, TensorRole role, DataType type)
         {
@@ -134,7 +135,7 @@ public static class Autodiff
                             Ints("parent", g.OutChannels, TensorRole.LayerState), Ints("order", g.OutChannels, TensorRole.LayerState),
                             Ints("key", g.OutChannels, TensorRole.Scratch), Ints("in_tree", g.OutChannels, TensorRole.Scratch), Ints("depth", g.OutChannels, TensorRole.Scratch));
                         ops.Add(new MstBuildTree(bl.Name + "_mst_tree", wBits, tree, g, option.MaxDepth));
-                        mst = new MstForwardTensors(tree.Parent, tree.Order, Ints("accumulators", g.OutChannels, TensorRole.Scratch));
+                        mst = trees[bl] = new MstForwardTensors(tree.Parent, tree.Order, Ints("accumulators", g.OutChannels, TensorRole.Scratch));
                     }
                     ops.Add(new PackSigns(bl.Name + "_pack_input", x, xBits, g));
                     ops.Add(new XnorConvForward(bl.Name, xBits, wBits, alpha, bl.Bias is null ? null : Of(bl.Bias.Value), y, g, bl.Padding, bl.Precision, mst));
@@ -313,6 +314,9 @@ public static class Autodiff
                             algorithm == ConvAlgorithm.Im2col ? Add(bl.Name + "_weight_gradient_columns", new Shape((int)framed.ColumnElements), TensorRole.Scratch, storage) : null));
                         var dw = paramGrads[bl.Weight] = Add("d_" + bl.Weight.Name, bl.Weight.Value.Shape, TensorRole.ParameterGradient, w.Type);
                         ops.Add(new BinaryWeightGradient(bl.Name + "_weight_ste", dwb, w, alpha, dw, bl.Precision));
+                        if (bl.Mst is { Regularization: > 0f } reg)
+                            ops.Add(new MstRegularizer(bl.Name + "_mst_regularizer", w, trees[bl].Parent, trees[bl].Order, dw, g,
+                                reg.Regularization * model.Optimizer.LossScale, bl.Precision));
                     }
                     if (bl.Bias is { Trainable: true })
                     {

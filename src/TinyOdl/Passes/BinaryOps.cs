@@ -83,3 +83,11 @@ public sealed record SignGradient(string Name, TrainingTensor X, TrainingTensor 
     public override IEnumerable<TrainingTensor> Reads => [X, DY];
     public override IEnumerable<TrainingTensor> Writes => [DX];
 }
+
+/// <summary>Adds the MST regularizer's gradient to dW in place (<see cref="MstOption.Regularization"/>).</summary>
+public sealed record MstRegularizer(string Name, TrainingTensor W, TrainingTensor Parent, TrainingTensor Order, TrainingTensor DW, ConvGeometry Geometry,
+    float Lambda, Precision Precision) : TrainingOp(Name, Phase.Backward)
+{
+    public override IEnumerable<TrainingTensor> Reads => [W, Parent, Order, DW];
+    public override IEnumerable<TrainingTensor> Writes => [DW];
+}

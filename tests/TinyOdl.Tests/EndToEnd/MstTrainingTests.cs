@@ -16,9 +16,9 @@ namespace TinyOdl.Tests.EndToEnd;
 public sealed class MstTrainingTests
 {
     /// <summary>Binary layers of every kind: zero padding, one padding with stride 2, grouped, linear; optionally with MST.</summary>
-    private static Model Bnn(Precision precision, bool mst, int? maxDepth = null)
+    private static Model Bnn(Precision precision, bool mst, int? maxDepth = null, float regularization = 0f)
     {
-        var option = mst ? new MstOption(maxDepth) : null;
+        var option = mst ? new MstOption(maxDepth, regularization) : null;
         var b = new ModelBuilder("bnn_mst", new Shape(3, 6, 6), seed: 5) { DefaultPrecision = precision };
         var c1 = b.Conv2d("conv1", b.Input, 6, new Window2d(6, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1));
         var b1 = b.BinaryConv2d("bconv1", c1, 12, new Window2d(6, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), bias: false, mst: option);
@@ -88,6 +88,49 @@ public sealed class MstTrainingTests
             Assert.Equal(order, Ints(param[layer.Name + "_mst_order"]));
             if (maxDepth is { } limit) Assert.True(trees.All(t => t.MaxDepth <= limit));
         }
+    }
+
+    /// <summary>
+    /// One step with the MST regularizer moves each binary layer's latent weights by -lr * lambda * (W_c - W_p) for a
+    /// child c and +lr * lambda * (W_c - W_p) for its parent p, summed over the tree of the initial weights, relative
+    /// to the same step without it (float64 reference; momentum starts at zero, so the first step is plain SGD).
+    /// </summary>
+    [Fact]
+    public void Regularizer_pulls_children_toward_parents_by_lambda_times_their_difference()
+    {
+        const float lambda = 0.1f, lr = 0.05f;
+        var board = Board.Load("qemu-virt-rv32-zbb");
+        var plain = Trace(Bnn(Precision.Fp32, mst: true), board, steps: 1);
+        var model = Bnn(Precision.Fp32, mst: true, regularization: lambda);
+        var regularized = Trace(model, board, steps: 1);
+        double worst = 0;
+        foreach (var layer in model.Nodes.OfType<BinaryLayerNode>())
+        {
+            var g = layer.Geometry;
+            var w0 = layer.Weight.Initial;
+            var expected = new double[w0.Count];
+            var trees = BinaryLayerPlan.For(layer.Name, g, w0).Trees;
+            for (int gi = 0; gi < trees.Count; gi++)
+                for (int v = 0; v < trees[gi].Count; v++)
+                {
+                    if (trees[gi].Parent[v] < 0) continue;
+                    int c = gi * g.OutPerGroup + v, p = gi * g.OutPerGroup + trees[gi].Parent[v];
+                    for (int t = 0; t < g.Taps; t++)
+                    {
+                        double diff = (double)w0[c * g.Taps + t] - w0[p * g.Taps + t];
+                        expected[c * g.Taps + t] -= lr * lambda * diff;
+                        expected[p * g.Taps + t] += lr * lambda * diff;
+                    }
+                }
+            float[] Final(IReadOnlyList<ProtocolLine> lines) => lines.Single(l => l.Keyword == "param" && l.Fields[0] == layer.Weight.Name).Fields.Skip(2).Select(Protocol.ParseF32).ToArray();
+            var a = Final(plain);
+            var b = Final(regularized);
+            Assert.Contains(expected, e => Math.Abs(e) > 1e-4);
+            for (int i = 0; i < a.Length; i++)
+                worst = Math.Max(worst, Math.Abs((double)b[i] - a[i] - expected[i]));
+        }
+        // A few binary32 roundings of values below 1.
+        Assert.True(worst < 1e-6, $"worst deviation {worst:E2}");
     }
 
     /// <summary>A parameter element as printed: binary32 bits, or binary16 bits under the fp16 policies.</summary>

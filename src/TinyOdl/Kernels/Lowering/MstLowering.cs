@@ -205,4 +205,38 @@ internal static class MstLowering
         });
         return k.BuildKernel($"{BinaryLowering.ForwardName(g, n)}_mst_{BinaryLowering.Shape(g)}{(one ? "_one_padding" : "")}{(bias ? "" : "_nobias")}");
     }
+
+    /// <summary>
+    /// Gradient of the MST regularizer R = lambda / 2 * sum over tree edges of ||W_child - W_parent||^2 on the latent
+    /// weights (docs/BINARY.md), added to dW in place: for each child c in tree order, diff = W_c - W_p (accumulation
+    /// type), dW_c = fma(lambda, diff, dW_c), dW_p = fma(-lambda, diff, dW_p), taps ascending. Pulling a child's latent
+    /// weights toward its parent's makes their signs agree, which shortens the tree's edges. <paramref name="lambda"/>
+    /// already includes the loss scale, as every gradient does.
+    /// </summary>
+    public static Kernel RegularizerGradient(ConvGeometry g, float lambda, Numerics n)
+    {
+        var a = n.Accumulate;
+        int taps = g.Taps;
+        var k = new KernelBuilder();
+        var w = k.Input("w", n.Storage, g.OutChannels * taps);
+        var parent = k.Input("parent", ScalarType.I32, g.OutChannels);
+        var order = k.Input("order", ScalarType.I32, g.OutChannels);
+        var dw = k.Output("dw", n.Storage, g.OutChannels * taps);
+        k.For("i", 0, g.OutChannels, i =>
+        {
+            var c = Ref(k.Declare("c", order[i]));
+            var p = Ref(k.Declare("p", parent[c]));
+            // A root (parent -1) has no edge: its loop runs 0 times, and p is clamped so no index is ever negative.
+            var edge = Ref(k.Declare("edge_taps", Select(Lt(p, 0), 0, taps)));
+            var from = Ref(k.Declare("q", Select(Lt(p, 0), 0, p)));
+            k.For("t", 0, edge, t =>
+            {
+                var diff = Ref(k.Declare("diff", Cast(w[c * taps + t], a) - Cast(w[from * taps + t], a)));
+                k.Store(dw, c * taps + t, Cast(Fma(Const(lambda, a), diff, Cast(dw[c * taps + t], a)), n.Storage));
+                k.Store(dw, from * taps + t, Cast(Fma(Const(-lambda, a), diff, Cast(dw[from * taps + t], a)), n.Storage));
+            });
+        });
+        string tag = lambda.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm');
+        return k.BuildKernel($"mst_regularizer_{n.Tag}_{g.OutChannels}x{taps}_l{tag}");
+    }
 }

@@ -84,6 +84,8 @@ public static class TrainingLowering
             XnorConvForward xc => new KernelCall(Shared(MstLowering.Forward(xc.Geometry, xc.B is not null, xc.Padding, Numerics.Of(xc.Precision))),
                 [B(xc.XBits), B(xc.WBits), B(xc.Alpha), .. Optional(xc.B), B(xc.Mst.Parent), B(xc.Mst.Order), B(xc.Y), B(xc.Mst.Accumulators)],
                 xc.Name, xc.Geometry.Macs, Pass.Forward, BitMacs: true),
+            MstRegularizer mr => new KernelCall(Shared(MstLowering.RegularizerGradient(mr.Geometry, mr.Lambda, Numerics.Of(mr.Precision))),
+                [B(mr.W), B(mr.Parent), B(mr.Order), B(mr.DW)], mr.Name, 0, Pass.WeightGradient),
             MstBuildTree mb => new KernelCall(Shared(MstLowering.BuildTree(mb.Geometry, mb.MaxDepth)),
                 [B(mb.WBits), B(mb.Tree.PreviousBits), B(mb.Tree.Built), B(mb.Tree.Parent), B(mb.Tree.Order), B(mb.Tree.Key), B(mb.Tree.InTree), B(mb.Tree.Depth)],
                 mb.Name, 0, Pass.Forward),
