@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using TinyOdl.Codegen;
+using TinyOdl.Data;
 using TinyOdl.Graph;
 using TinyOdl.Simulation.Timing;
 using TinyOdl.Targets;
@@ -29,17 +30,24 @@ internal static class ProfileCommand
         var csv = new Option<string?>("--csv") { Description = "Also write the rows (one per layer and pass) as CSV to this file" };
         var json = new Option<string?>("--json") { Description = "Also write rows, totals, the training step and the cycle model as JSON to this file" };
         var png = new Option<string?>("--png") { Description = "Also draw cycles per layer, stacked by pass, with MAC/clk, as a PNG bar chart" };
+        var mstCompare = new Option<bool>("--mst-compare")
+        {
+            Description = "Also profile the model with MST compression switched the other way on every binary layer and compare their forward passes",
+        };
         var cmd = new Command("profile", "Per layer and pass of one training step: MACs, instructions (QEMU and simulator), cycles (the board's cycle model), MAC/clk and share of peak")
         {
-            model, board, backend, precision, vlen, update, im2col, steps, csv, json, png,
+            model, board, backend, precision, vlen, update, im2col, steps, csv, json, png, mstCompare,
         };
         cmd.SetAction(r => Run(new Request(r.GetValue(model)!, r.GetValue(board)!, r.GetValue(vlen), CommonOptions.ParseBackend(r.GetValue(backend)!),
-            r.GetValue(precision), r.GetValue(steps), r.GetValue(update), r.GetValue(im2col), r.GetValue(csv), r.GetValue(json), r.GetValue(png))));
+            r.GetValue(precision), r.GetValue(steps), r.GetValue(update), r.GetValue(im2col), r.GetValue(csv), r.GetValue(json), r.GetValue(png), r.GetValue(mstCompare))));
         return cmd;
     }
 
     private sealed record Request(string Model, string Board, int? Vlen, Backend Backend, string? Precision, int Steps, string? Update,
-        int Im2colBudget, string? Csv, string? Json, string? Png);
+        int Im2colBudget, string? Csv, string? Json, string? Png, bool MstCompare);
+
+    /// <summary>One profiled build: the report, mismatches against the evaluator, and disagreements between QEMU and the simulator.</summary>
+    private sealed record Measurement(ProfileReport Report, int Mismatches, IReadOnlyList<string> Differences);
 
     private static int Run(Request q)
     {
@@ -50,7 +58,58 @@ internal static class ProfileCommand
         var boardFile = Path.Combine(board.Directory, "board.json");
         var cycleModel = board.CycleModel ?? throw TinyOdlException.At($"{boardFile}: cycle_model", "missing; the profiler times the program with the board's cycle model (docs/CYCLE_MODEL.md)");
         var peak = board.PeakMacsPerCycle ?? throw TinyOdlException.At($"{boardFile}: peak_macs_per_cycle", "missing; the profiler reports each layer's share of it");
+        var binary = doc.Model.Nodes.OfType<BinaryLayerNode>().ToArray();
+        if (q.MstCompare && binary.Length == 0) throw TinyOdlException.At("--mst-compare", $"model '{doc.Model.Name}' has no binary layers");
 
+        var m = Measure(q, doc.Model, board, compiled, plan, expected, cycleModel, peak);
+        var report = m.Report;
+        Print(report, board);
+        foreach (var d in m.Differences) AnsiConsole.MarkupLine($"[red]{Markup.Escape(d)}[/]");
+        AnsiConsole.MarkupLine(m.Mismatches == 0 ? "Bits of the profiled run: [green]identical to the C# evaluator[/]." : $"[red]{m.Mismatches} mismatches against the C# evaluator[/].");
+
+        if (q.Csv is not null) report.WriteCsv(q.Csv);
+        if (q.Json is not null) report.WriteJson(q.Json);
+        if (q.Png is not null) ProfileChart.Write(report, q.Png);
+        bool ok = m.Mismatches == 0 && m.Differences.Count == 0;
+        if (q.MstCompare)
+        {
+            // The same model with MST switched the other way on every binary layer (same weights, same data).
+            var switched = doc.Model.WithNodes(n => n is BinaryLayerNode b ? b with { Mst = b.Mst is null ? new MstOption() : null } : n);
+            var other = Pipeline.Compile(switched, board, q.Model, im2colBudgetBytes: q.Im2colBudget);
+            Console.Error.WriteLine("profile: profiling the model with MST switched the other way ...");
+            var o = Measure(q, switched, board, other, plan, Evaluation.HarnessSimulator.Run(other.Program, plan), cycleModel, peak);
+            ok &= o.Mismatches == 0 && o.Differences.Count == 0;
+            var (plain, mst) = binary[0].Mst is null ? (report, o.Report) : (o.Report, report);
+            PrintMstComparison(binary, plain, mst);
+        }
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>Per binary layer: its forward-pass kernels (binarize, tree, pack, XNOR) plain vs MST, per step.</summary>
+    private static void PrintMstComparison(IReadOnlyList<BinaryLayerNode> layers, ProfileReport plain, ProfileReport mst)
+    {
+        var t = new Table().Title("Binary layers: forward pass plain vs MST (per step, instructions QEMU = simulator, cycles of the board's model)")
+            .AddColumn("Layer").AddColumn(new TableColumn("XNOR instr. plain").RightAligned()).AddColumn(new TableColumn("MST").RightAligned())
+            .AddColumn(new TableColumn("Cycles plain").RightAligned()).AddColumn(new TableColumn("MST").RightAligned())
+            .AddColumn(new TableColumn("Tree check/rebuild instr.").RightAligned()).AddColumn(new TableColumn("Forward total plain").RightAligned())
+            .AddColumn(new TableColumn("MST").RightAligned());
+        static ProfileRow[] Forward(ProfileReport r, string layer) => r.Rows.Where(x => x.Layer == layer && x.Pass == "forward").ToArray();
+        foreach (var layer in layers)
+        {
+            var (p, s) = (Forward(plain, layer.Name), Forward(mst, layer.Name));
+            var (px, sx) = (p.Single(x => x.BitMacs), s.Single(x => x.BitMacs));
+            double tree = s.Where(x => x.Kernel.StartsWith("mst_build", StringComparison.Ordinal)).Sum(x => x.QemuInstructions);
+            t.AddRow(Markup.Escape(layer.Name), N(px.QemuInstructions), N(sx.QemuInstructions), N(px.Cycles), N(sx.Cycles), N(tree),
+                N(p.Sum(x => x.QemuInstructions)), N(s.Sum(x => x.QemuInstructions)));
+        }
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Whole step: {N(plain.TrainingStep.Instructions)} instructions plain, {N(mst.TrainingStep.Instructions)} with MST ({N(plain.TrainingStep.Cycles)} vs {N(mst.TrainingStep.Cycles)} cycles). The XNOR kernels' loops depend on shapes only, so random and trained weights cost the same; the tree is rebuilt only in steps that flip a sign (docs/BINARY.md).")));
+    }
+
+    private static Measurement Measure(Request q, Model model, Board board, CompiledModel compiled, RunPlan plan, IReadOnlyList<ProtocolLine> expected,
+        CycleModelParameters cycleModel, PeakMacs peak)
+    {
         var combo = BuildCombo.Default(q.Backend);
         var dir = Path.Combine(Path.GetTempPath(), $"tinyodl-profile-{Environment.ProcessId}");
         DeviceRun run;
@@ -69,16 +128,8 @@ internal static class ProfileCommand
         var mismatches = Protocol.Compare(expected, run.Lines);
         var simLines = Protocol.Parse(sim.Stdout);
         var differences = CompareWithQemu(run.Lines, simLines, sim.Result, sim.Profile);
-
-        var report = BuildReport(q, doc.Model, board, peak, cycleModel, compiled.Program.TrainStep.Calls, run.Lines, sim.Profile, differences.Count == 0, mismatches.Count == 0);
-        Print(report, board);
-        foreach (var d in differences) AnsiConsole.MarkupLine($"[red]{Markup.Escape(d)}[/]");
-        AnsiConsole.MarkupLine(mismatches.Count == 0 ? "Bits of the profiled run: [green]identical to the C# evaluator[/]." : $"[red]{mismatches.Count} mismatches against the C# evaluator[/].");
-
-        if (q.Csv is not null) report.WriteCsv(q.Csv);
-        if (q.Json is not null) report.WriteJson(q.Json);
-        if (q.Png is not null) ProfileChart.Write(report, q.Png);
-        return mismatches.Count == 0 && differences.Count == 0 ? 0 : 1;
+        var report = BuildReport(q, model, board, peak, cycleModel, compiled.Program.TrainStep.Calls, run.Lines, sim.Profile, differences.Count == 0, mismatches.Count == 0);
+        return new Measurement(report, mismatches.Count, differences);
     }
 
     /// <summary>

@@ -120,7 +120,7 @@ internal sealed record ProfileReport(
             Rows = Rows.Select(r => new
             {
                 r.Layer, r.Pass, r.Region, r.Kernel, r.Precision, r.Macs, r.QemuInstructions, r.SimInstructions, r.Cycles,
-                r.CyclesPerInstruction, r.MacsPerCycle, r.PeakMacsPerCycle, r.PeakShare,
+                r.CyclesPerInstruction, r.MacsPerCycle, r.PeakMacsPerCycle, r.PeakShare, MacKind = r.BitMacs ? "1-bit" : "float",
             }),
             Totals = new { Totals.Macs, Totals.QemuInstructions, Totals.SimInstructions, Totals.Cycles, Totals.MacsPerCycle, Totals.PeakShare },
             TrainingStep = new

@@ -29,4 +29,10 @@ public sealed class Model
     public SgdOptimizer Optimizer { get; }
 
     public int ParameterCount => Parameters.Sum(p => p.Value.Elements);
+
+    /// <summary>
+    /// The same model with each node replaced by <paramref name="map"/>'s result, which must keep the node's values and
+    /// parameters (a setting changes, e.g. a binary layer's MST option); no shape is checked again.
+    /// </summary>
+    public Model WithNodes(Func<Node, Node> map) => new(Name, Input, Target, Parameters, Nodes.Select(map).ToArray(), Loss, Optimizer);
 }

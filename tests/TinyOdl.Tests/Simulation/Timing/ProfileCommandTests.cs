@@ -71,4 +71,54 @@ public sealed class ProfileCommandTests
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
         Assert.True(BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)) >= 800 && BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)) >= 400);
     }
+
+    /// <summary>
+    /// A binary model on the Zbb board: 1-bit MACs are reported apart (against the board's binary peak, out of the
+    /// float totals), and --mst-compare profiles the MST variant too and prints both forward passes.
+    /// </summary>
+    [Fact]
+    public void Profile_of_binary_layers_counts_one_bit_macs_apart_and_compares_mst()
+    {
+        using var tmp = new TempDir();
+        var model = tmp.File("bnn.json");
+        File.WriteAllText(model, """
+            {
+              "name": "bnn_profile",
+              "input": { "shape": [2, 6, 6] },
+              "layers": [
+                { "name": "conv1", "op": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1 },
+                { "name": "bconv", "op": "binary_conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1, "bias": false },
+                { "name": "flat", "op": "flatten" },
+                { "name": "fc", "op": "linear", "out_features": 3 }
+              ],
+              "loss": { "op": "softmax_cross_entropy" },
+              "optimizer": { "op": "sgd", "learning_rate": 0.05 }
+            }
+            """);
+        string json = tmp.File("p.json");
+        var r = Cli.Run(tmp.Path, CliExpect.NoEnv, "profile", model, "--board", "qemu-virt-rv32-zbb", "--steps", "1", "--json", json, "--mst-compare");
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        var flat = CliExpect.Flat(r.Stdout);
+        Assert.Contains("1-bit MACs (XNOR-popcount) per step", flat);
+        Assert.Contains("forward pass plain vs MST", flat);
+        Assert.Contains("with MST", flat);
+
+        var doc = JsonNode.Parse(File.ReadAllText(json))!;
+        var rows = doc["rows"]!.AsArray().Select(n => n!).ToArray();
+        var xnor = rows.Single(row => row["mac_kind"]!.GetValue<string>() == "1-bit");
+        Assert.StartsWith("binary_conv2d_f32_forward_xnor", xnor["kernel"]!.GetValue<string>());
+        Assert.Equal(6L * 36 * 4 * 9, xnor["macs"]!.GetValue<long>());
+        Assert.Equal(10.667, xnor["peak_macs_per_cycle"]!.GetValue<double>(), 6);
+        // Float totals leave the 1-bit MACs out.
+        long floatMacs = rows.Where(row => !ReferenceEquals(row, xnor)).Sum(row => row["macs"]!.GetValue<long>());
+        Assert.Equal(floatMacs, doc["totals"]!["macs"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void Mst_compare_without_binary_layers_is_a_clear_error()
+    {
+        using var tmp = new TempDir();
+        var r = Cli.Run(tmp.Path, CliExpect.NoEnv, "profile", Path.Combine(Repo.Examples, "digits-mlp.json"), "--mst-compare");
+        CliExpect.UserError(r, ["--mst-compare", "has no binary layers"]);
+    }
 }
