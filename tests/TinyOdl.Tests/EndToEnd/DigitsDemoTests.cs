@@ -118,7 +118,7 @@ public sealed class DigitsDemoTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The binary demo: examples/digits-bnn.json (a real conv, two binary convs with batch norm, a real linear head)
+    /// The binary demo: examples/digits-bnn.json (a real conv, two binary convs with MST, its regularizer and batch norm, a real linear head)
     /// trains on the Zbb board (popcount is one cpop) bit-exact with the evaluator, and learns: every epoch is
     /// printed and the last one must classify most digits (10 classes: chance is 10 %).
     /// </summary>
