@@ -77,6 +77,7 @@ internal static class CompileCommand
         Reports.ModelSummary(compiled, board);
         Reports.LayerTable(compiled);
         Reports.BinaryLayers(compiled, expected);
+        Reports.PhmLayers(compiled);
         Reports.UpdatePolicies(original.Model, board, update, im2colBudget);
         AnsiConsole.MarkupLine($"Generated [bold]{Markup.Escape(outDir)}[/] ({(backend == Backend.C ? "C" : "LLVM IR")} backend): " +
             $"{compiled.Program.Kernels.Count} kernels, {plan.Train.Count} training and {plan.Test.Count} test samples, " +

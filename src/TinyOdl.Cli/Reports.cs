@@ -32,7 +32,7 @@ internal static class Reports
         foreach (var x in m.Graph.Ops.OfType<XnorConvForward>()) algorithms[x.Name] = "xnor-popcount";
         var calls = m.Program.TrainStep.Calls;
         // Autodiff names a layer's ops after it: "conv1", "conv1_weight_gradient", ...
-        string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient"];
+        string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient", "_build_weight", "_phm_gradient"];
         long total(Kernels.Pass pass, string layer) => calls.Where(c => c.Pass == pass && suffixes.Any(s => c.Comment == layer + s)).Sum(c => c.Macs);
         long sumF = 0, sumW = 0, sumI = 0;
         foreach (var node in m.Model.Nodes.Where(Graph.UpdatePolicy.HasParameters))
@@ -42,6 +42,35 @@ internal static class Reports
             t.AddRow(Markup.Escape(node.Name), node.OpName, f.ToString("N0"), w.ToString("N0"), i.ToString("N0"), algorithms.GetValueOrDefault(node.Name, "-"));
         }
         t.AddRow("[bold]total[/]", "", $"[bold]{sumF:N0}[/]", $"[bold]{sumW:N0}[/]", $"[bold]{sumI:N0}[/]", "");
+        AnsiConsole.Write(t);
+    }
+
+    /// <summary>
+    /// Per PHM layer: parameters and weight bytes against the ordinary layer W stands for, and the multiply-accumulates
+    /// of building W and of the factors' gradients that the ordinary layer does not have (docs/PHM.md).
+    /// </summary>
+    public static void PhmLayers(CompiledModel m)
+    {
+        var layers = m.Model.Nodes.OfType<Graph.PhmLayerNode>().ToArray();
+        if (layers.Length == 0) return;
+        var t = new Table().Title("PHM layers: parameters against the ordinary layer (W = sum_i A_i (x) F_i)")
+            .AddColumn("Layer").AddColumn(new TableColumn("n").RightAligned()).AddColumn(new TableColumn("Parameters").RightAligned())
+            .AddColumn(new TableColumn("Ordinary").RightAligned()).AddColumn(new TableColumn("Reduction").RightAligned())
+            .AddColumn(new TableColumn("Weight bytes").RightAligned()).AddColumn(new TableColumn("Ordinary").RightAligned())
+            .AddColumn(new TableColumn("Build W MACs").RightAligned()).AddColumn(new TableColumn("dA, dF MACs").RightAligned());
+        var calls = m.Program.TrainStep.Calls;
+        foreach (var layer in layers)
+        {
+            var g = layer.Geometry;
+            long bias = layer.Bias?.Value.Elements ?? 0;
+            long phm = layer.A.Value.Elements + layer.F.Value.Elements + bias;
+            long ordinary = (long)g.OutChannels * g.InChannels * g.Window.KernelArea + bias;
+            int bytes = Graph.DataTypeExtensions.SizeInBytes(Graph.PrecisionExtensions.Storage(layer.Precision));
+            t.AddRow(Markup.Escape(layer.Name), layer.N.ToString(), phm.ToString("N0"), ordinary.ToString("N0"), $"{(double)ordinary / phm:F2}x",
+                (phm * bytes).ToString("N0"), (ordinary * bytes).ToString("N0"),
+                calls.Where(c => c.Comment == layer.Name + "_build_weight").Sum(c => c.Macs).ToString("N0"),
+                calls.Where(c => c.Comment == layer.Name + "_phm_gradient").Sum(c => c.Macs).ToString("N0"));
+        }
         AnsiConsole.Write(t);
     }
 

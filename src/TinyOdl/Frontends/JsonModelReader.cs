@@ -10,7 +10,7 @@ namespace TinyOdl.Frontends;
 /// </summary>
 public static class JsonModelReader
 {
-    private static readonly string[] Ops = ["linear", "conv2d", "binary_linear", "binary_conv2d", "max_pool", "average_pool", "global_average_pool", "batch_norm", "flatten", "reshape", "relu", "leaky_relu", "sigmoid", "add"];
+    private static readonly string[] Ops = ["linear", "conv2d", "binary_linear", "binary_conv2d", "phm_linear", "phm_conv2d", "max_pool", "average_pool", "global_average_pool", "batch_norm", "flatten", "reshape", "relu", "leaky_relu", "sigmoid", "add"];
     private static readonly string[] Losses = ["softmax_cross_entropy", "mse"];
 
     /// <param name="precision">Overrides the file's model-wide "precision" (layers that name their own keep it).</param>
@@ -182,6 +182,39 @@ public static class JsonModelReader
                     return Wrap(at, () => b.BinaryConv2d(name, input, outC, window, groups, bias, padValue == 1 ? BinaryPadding.One : BinaryPadding.Zero,
                         trainW, trainB, w, bv, precision, Mst(at)));
                 }
+                case "phm_linear":
+                case "phm_conv2d":
+                {
+                    bool conv = op == "phm_conv2d";
+                    RequireObject(at, conv
+                        ? ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "n", "bias", "trainable", "weights"]
+                        : ["op", "name", "input", "precision", "out_features", "in_features", "n", "bias", "trainable", "weights"]);
+                    if (conv && input.Shape.Rank != 3)
+                        throw Error(at, $"shape mismatch: phm_conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+                    int outCount = (int)Integer(Required(at, conv ? "out_channels" : "out_features"), 1, 1 << 24);
+                    string inField = conv ? "in_channels" : "in_features";
+                    int inCount = conv ? input.Shape[0] : input.Elements;
+                    if (at.Has(inField) && Integer(at.Child(inField), 1, 1 << 24) is var declared && declared != inCount)
+                        throw Error(at.Child(inField), $"shape mismatch: {inField} is {declared} but the input '{input.Name}' has {inCount}");
+                    int n = (int)Integer(Required(at, "n"), 1, 1 << 10);
+                    var window = conv ? WindowOf(at, input, defaultStrideIsKernel: false) : null;
+                    bool bias = !at.Has("bias") || Bool(at.Child("bias"));
+                    var (trainA, trainF, trainB) = PhmTrainable(at);
+                    float[]? a = null, f = null, bv = null;
+                    if (at.Has("weights"))
+                    {
+                        var ws = at.Child("weights");
+                        RequireObject(ws, ["a", "f", "bias"]);
+                        bool divisible = inCount % n == 0 && outCount % n == 0;
+                        if (ws.Has("a")) a = FloatArray(ws.Child("a"), n * n * n);
+                        if (ws.Has("f") && divisible) f = FloatArray(ws.Child("f"), outCount * inCount / n * (window?.KernelArea ?? 1));
+                        if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outCount);
+                    }
+                    var precision = LayerPrecision(at);
+                    return Wrap(at, () => conv
+                        ? b.PhmConv2d(name, input, outCount, n, window!, bias, trainA, trainF, trainB, a, f, bv, precision)
+                        : b.PhmLinear(name, input, outCount, n, bias, trainA, trainF, trainB, a, f, bv, precision));
+                }
                 case "max_pool":
                 case "average_pool":
                 {
@@ -296,6 +329,16 @@ public static class JsonModelReader
         private Precision? LayerPrecision(Field layer) => layer.Has("precision") ? PrecisionOf(layer.Child("precision")) : null;
 
         private Precision PrecisionOf(Field f) => PrecisionExtensions.Parse(String(f), $"{file}: {f.Path}");
+
+        /// <summary>A PHM layer's "trainable": true, false, or {"a": bool, "f": bool, "bias": bool} (A frozen is a common choice).</summary>
+        private (bool A, bool F, bool Bias) PhmTrainable(Field layer)
+        {
+            if (!layer.Has("trainable")) return (true, true, true);
+            var t = layer.Child("trainable");
+            if (t.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) { bool v = t.Element.GetBoolean(); return (v, v, v); }
+            RequireObject(t, ["a", "f", "bias"]);
+            return (!t.Has("a") || Bool(t.Child("a")), !t.Has("f") || Bool(t.Child("f")), !t.Has("bias") || Bool(t.Child("bias")));
+        }
 
         private (bool Weight, bool Bias) Trainable(Field layer)
         {

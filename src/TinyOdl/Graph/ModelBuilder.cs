@@ -116,6 +116,70 @@ public sealed class ModelBuilder
         return y;
     }
 
+    /// <summary>
+    /// PHM fully connected layer (docs/PHM.md): W = sum_i A_i (x) F_i with n x n matrices A_i and (out / n) x (in / n)
+    /// matrices F_i. Initial values, unless given, follow the reference implementation: Xavier-uniform on the stacked
+    /// tensors (A: U(+-sqrt(3) / n); F: U(+-sqrt(6 / (Q (P + n))))), bias U(+-1 / sqrt(in)).
+    /// </summary>
+    public Value PhmLinear(string name, Value input, int outFeatures, int n, bool bias = true, bool trainA = true, bool trainF = true, bool trainBias = true,
+        float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        if (outFeatures <= 0) throw TinyOdlException.At($"node '{name}'", $"out_features must be positive, got {outFeatures}");
+        var (prec, storage) = PhmPrecision(precision);
+        int inFeatures = input.Elements;
+        CheckPhm(name, n, inFeatures, outFeatures, "in_features", "out_features");
+        var (pa, pf) = PhmParameters(name, n, outFeatures / n, inFeatures / n, 1, a, f, trainA, trainF, storage);
+        Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outFeatures), biasValues, 1f / MathF.Sqrt(inFeatures), trainBias, name, storage) : null;
+        var y = NewActivation(name, new Shape(outFeatures), storage);
+        _nodes.Add(new PhmLinearNode(name, input, pa, pf, b, y, n) { Precision = prec });
+        return y;
+    }
+
+    /// <summary>PHM 2-D convolution over a [C, H, W] input (docs/PHM.md); F initialized U(+-sqrt(6 / (Q kh kw (P + n)))).</summary>
+    public Value PhmConv2d(string name, Value input, int outChannels, int n, Window2d window, bool bias = true, bool trainA = true, bool trainF = true,
+        bool trainBias = true, float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null)
+    {
+        CheckNewNode(name);
+        var where = $"node '{name}'";
+        if (input.Shape.Rank != 3) throw TinyOdlException.At(where, $"shape mismatch: phm_conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
+        if (window.Height != input.Shape[1] || window.Width != input.Shape[2])
+            throw new ArgumentException($"window {window.Height}x{window.Width} does not match the input {input.Shape}");
+        if (outChannels <= 0) throw TinyOdlException.At(where, $"out_channels must be positive, got {outChannels}");
+        if (window.Problem() is { } problem) throw TinyOdlException.At(where, problem);
+        var (prec, storage) = PhmPrecision(precision);
+        int inChannels = input.Shape[0];
+        CheckPhm(name, n, inChannels, outChannels, "in_channels", "out_channels");
+        var (pa, pf) = PhmParameters(name, n, outChannels / n, inChannels / n, window.KernelArea, a, f, trainA, trainF, storage, window);
+        Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outChannels), biasValues, 1f / MathF.Sqrt(inChannels * window.KernelArea), trainBias, name, storage) : null;
+        var y = NewActivation(name, new Shape(outChannels, window.OutHeight, window.OutWidth), storage);
+        _nodes.Add(new PhmConv2dNode(name, input, pa, pf, b, y, n, window) { Precision = prec });
+        return y;
+    }
+
+    private (Precision, DataType) PhmPrecision(Precision? precision)
+    {
+        var prec = precision ?? DefaultPrecision;
+        return (prec, prec.Storage());
+    }
+
+    private static void CheckPhm(string name, int n, int inCount, int outCount, string inName, string outName)
+    {
+        if (n < 1) throw TinyOdlException.At($"node '{name}'", $"n must be at least 1, got {n}");
+        if (inCount % n != 0 || outCount % n != 0)
+            throw TinyOdlException.At($"node '{name}'", $"{inName} {inCount} and {outName} {outCount} must both be divisible by n = {n}");
+    }
+
+    /// <summary>A [n, n, n] and F [n, P, Q (, kh, kw)], Xavier-uniform on the stacked tensors as the reference does.</summary>
+    private (Parameter A, Parameter F) PhmParameters(string name, int n, int p, int q, int kernelArea, float[]? a, float[]? f, bool trainA, bool trainF,
+        DataType storage, Window2d? window = null)
+    {
+        var pa = AddParameter($"{name}_a", new Shape(n, n, n), a, MathF.Sqrt(3f) / n, trainA, name, storage);
+        var fShape = window is null ? new Shape(n, p, q) : new Shape(n, p, q, window.KernelH, window.KernelW);
+        var pf = AddParameter($"{name}_f", fShape, f, MathF.Sqrt(6f / (q * kernelArea * (p + n))), trainF, name, storage);
+        return (pa, pf);
+    }
+
     /// <summary>A depth limit of 0 would leave no channel to compute from the root.</summary>
     private static void CheckMst(string name, MstOption? mst)
     {

@@ -77,6 +77,38 @@ public sealed record BinaryLinearNode(string Name, Value Input, Parameter Weight
     public override string OpName => "binary_linear";
 }
 
+/// <summary>
+/// A parameterized hypercomplex (PHM) layer: its weight is W = sum over i of A_i (x) F_i (Kronecker products on the
+/// channel axes), A of shape [n, n, n], F of shape [n, out / n, in / n (, kh, kw)], so it has about n times fewer
+/// parameters than the ordinary layer it stands for (docs/PHM.md).
+/// </summary>
+public abstract record PhmLayerNode(string Name, Value Input, Parameter A, Parameter F, Parameter? Bias, Value Output, int N) : Node(Name, Output)
+{
+    /// <summary>The ordinary layer W stands for, as a convolution (a linear layer is the 1x1 convolution of a 1x1 image).</summary>
+    public abstract ConvGeometry Geometry { get; }
+    /// <summary>Rows of each F_i: out / n.</summary>
+    public int P => Geometry.OutChannels / N;
+    /// <summary>Columns of each F_i: in / n.</summary>
+    public int Q => Geometry.InChannels / N;
+    public override IEnumerable<Value> Inputs => Bias is null ? [Input, A.Value, F.Value] : [Input, A.Value, F.Value, Bias.Value];
+}
+
+/// <summary>PHM fully connected layer: W [out, in] = sum_i A_i (x) F_i, F_i of shape [out / n, in / n].</summary>
+public sealed record PhmLinearNode(string Name, Value Input, Parameter A, Parameter F, Parameter? Bias, Value Output, int N)
+    : PhmLayerNode(Name, Input, A, F, Bias, Output, N)
+{
+    public override ConvGeometry Geometry => new(Input.Elements, Output.Elements, 1, new Window2d(1, 1, 1, 1));
+    public override string OpName => "phm_linear";
+}
+
+/// <summary>PHM 2-D convolution: W [out, in, kh, kw] = sum_i A_i (x) F_i on the channel axes, F_i of shape [out / n, in / n, kh, kw].</summary>
+public sealed record PhmConv2dNode(string Name, Value Input, Parameter A, Parameter F, Parameter? Bias, Value Output, int N, Window2d Window)
+    : PhmLayerNode(Name, Input, A, F, Bias, Output, N)
+{
+    public override ConvGeometry Geometry => new(Input.Shape[0], Output.Shape[0], 1, Window);
+    public override string OpName => "phm_conv2d";
+}
+
 public enum PoolKind { Max, Average }
 
 /// <summary>

@@ -46,6 +46,8 @@ public sealed record UpdatePolicy(UpdatePolicy.Kind Policy, int LastLayers = 0)
             Conv2dNode c => c with { Weight = Re(c.Weight, c, false), Bias = ReOptional(c.Bias, c, true) },
             BinaryConv2dNode c => c with { Weight = Re(c.Weight, c, false), Bias = ReOptional(c.Bias, c, true) },
             BinaryLinearNode l => l with { Weight = Re(l.Weight, l, false), Bias = ReOptional(l.Bias, l, true) },
+            PhmLinearNode l => l with { A = Re(l.A, l, false), F = Re(l.F, l, false), Bias = ReOptional(l.Bias, l, true) },
+            PhmConv2dNode c => c with { A = Re(c.A, c, false), F = Re(c.F, c, false), Bias = ReOptional(c.Bias, c, true) },
             BatchNormNode b => (Node)(b with { Scale = Re(b.Scale, b, false), Shift = Re(b.Shift, b, true) }),
             _ => n,
         }).ToArray();
@@ -54,7 +56,7 @@ public sealed record UpdatePolicy(UpdatePolicy.Kind Policy, int LastLayers = 0)
     }
 
     /// <summary>Layers with learnable parameters, the unit of last-K.</summary>
-    public static bool HasParameters(Node n) => n is LinearNode or Conv2dNode or BinaryLayerNode or BatchNormNode;
+    public static bool HasParameters(Node n) => n is LinearNode or Conv2dNode or BinaryLayerNode or PhmLayerNode or BatchNormNode;
 
     /// <summary>The policies worth comparing for a model: full, bias-only and last-1 .. last-(layers - 1).</summary>
     public static IReadOnlyList<UpdatePolicy> All(Model model)

@@ -35,6 +35,7 @@ public static class Autodiff
         var owner = new Dictionary<Parameter, Node>();
         var alphas = new Dictionary<BinaryLayerNode, TrainingTensor>();
         var trees = new Dictionary<BinaryLayerNode, MstForwardTensors>();
+        var phmWeights = new Dictionary<PhmLayerNode, TrainingTensor>();
 
         TrainingTensor Add(string name, Shape shape, TensorRole role, DataType type)
         {
@@ -141,6 +142,27 @@ public static class Autodiff
                     ops.Add(new XnorConvForward(bl.Name, xBits, wBits, alpha, bl.Bias is null ? null : Of(bl.Bias.Value), y, g, bl.Padding, bl.Precision, mst));
                     owner[bl.Weight] = bl;
                     if (bl.Bias is not null) owner[bl.Bias] = bl;
+                    break;
+                }
+                case PhmLayerNode ph:
+                {
+                    // W is built from the factors every step and then used as the ordinary layer's weight (docs/PHM.md).
+                    var x = As(ph.Input, storage);
+                    var g = ph.Geometry;
+                    var w = phmWeights[ph] = Add(ph.Name + "_weight", ph is PhmConv2dNode ? new Shape(g.OutChannels, g.InChannels, g.Window.KernelH, g.Window.KernelW)
+                        : new Shape(g.OutChannels, g.InChannels), TensorRole.Activation, storage);
+                    ops.Add(new PhmBuildWeight(ph.Name + "_build_weight", Of(ph.A.Value), Of(ph.F.Value), w, PhmShape.Of(ph), ph.Precision));
+                    var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
+                    var b = ph.Bias is null ? null : Of(ph.Bias.Value);
+                    if (ph is PhmConv2dNode)
+                    {
+                        var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
+                        ops.Add(new ConvForward(ph.Name, x, w, b, y, g, ph.Precision, algorithm,
+                            algorithm == ConvAlgorithm.Im2col ? Add(ph.Name + "_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                    }
+                    else ops.Add(new LinearForward(ph.Name, x, w, b, y, ph.Precision));
+                    owner[ph.A] = owner[ph.F] = ph;
+                    if (ph.Bias is not null) owner[ph.Bias] = ph;
                     break;
                 }
                 case PoolNode pl:
@@ -338,6 +360,48 @@ public static class Autodiff
                     }
                     Update(bl.Weight);
                     Update(bl.Bias);
+                    break;
+                }
+                case PhmLayerNode ph:
+                {
+                    var g = ph.Geometry;
+                    var w = phmWeights[ph];
+                    var x = As(ph.Input, storage);
+                    bool conv = ph is PhmConv2dNode;
+                    if (ph.A.Trainable || ph.F.Trainable)
+                    {
+                        // G = dL/dW from the ordinary layer's weight gradient, then the factors' gradients from G.
+                        var gw = Add(ph.Name + "_weight_gradient", w.Shape, TensorRole.Scratch, storage);
+                        if (conv)
+                        {
+                            var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
+                            ops.Add(new ConvWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, g, ph.Precision, algorithm,
+                                algorithm == ConvAlgorithm.Im2col ? Add(ph.Name + "_weight_gradient_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                        }
+                        else ops.Add(new LinearWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, ph.Precision));
+                        TrainingTensor? Grad(Parameter p) => p.Trainable ? paramGrads[p] = Add("d_" + p.Name, p.Value.Shape, TensorRole.ParameterGradient, p.Value.Type) : null;
+                        ops.Add(new PhmGradient(ph.Name + "_phm_gradient", gw, Of(ph.A.Value), Of(ph.F.Value), Grad(ph.A), Grad(ph.F), PhmShape.Of(ph), ph.Precision));
+                    }
+                    if (ph.Bias is { Trainable: true })
+                    {
+                        if (conv)
+                        {
+                            var db = paramGrads[ph.Bias] = Add("d_" + ph.Bias.Name, ph.Bias.Value.Shape, TensorRole.ParameterGradient, ph.Bias.Value.Type);
+                            ops.Add(new ChannelSumGradient(ph.Name + "_bias_gradient", dy, db, ph.Precision));
+                        }
+                        else paramGrads[ph.Bias] = dy;
+                    }
+                    if (needsGrad.Contains(ph.Input) && ph.Input.Kind == ValueKind.Activation)
+                    {
+                        var accumulate = ph.Precision.Accumulation();
+                        Contribute(ph.Input, storage, ph.Name, dx => conv
+                            ? new ConvInputGradient(ph.Name + "_input_gradient", dy, w, dx, g, ph.Precision,
+                                accumulate == storage ? null : Add(ph.Name + "_input_gradient_accumulator", ph.Input.Shape, TensorRole.Scratch, accumulate))
+                            : new LinearInputGradient(ph.Name + "_input_gradient", dy, w, dx, ph.Precision));
+                    }
+                    Update(ph.A);
+                    Update(ph.F);
+                    Update(ph.Bias);
                     break;
                 }
                 case PoolNode pl:

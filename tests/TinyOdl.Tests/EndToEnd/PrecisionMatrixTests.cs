@@ -298,8 +298,10 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
             Assert.Equal(storage, p.Buffer.Element);
             var line = v.Expected.Single(l => l.Keyword == "param" && l.Fields[0] == p.Name);
             Assert.All(line.Fields.Skip(2), hex => Assert.Equal(storage == ScalarType.F16 ? 4 : 8, hex.Length));
-            // Kernel names carry the layer's tag.
-            Assert.Contains($"{node.OpName}_{node.Precision.KernelTag()}_forward", v.ModelC);
+            // Kernel names carry the layer's tag (a PHM layer builds W, then runs the ordinary layer's kernels).
+            string op = node switch { PhmLinearNode => "linear", PhmConv2dNode => "conv2d", _ => node.OpName };
+            Assert.Contains($"{op}_{node.Precision.KernelTag()}_forward", v.ModelC);
+            if (node is PhmLayerNode) Assert.Contains($"phm_build_weight_{node.Precision.KernelTag()}", v.ModelC);
         }
         if (v.Case.IsPerLayer)
         {

@@ -65,7 +65,7 @@ public class JsonModelReaderTests
 
     [Fact]
     public void UnknownOpNamesLayerAndSupportedOps() =>
-        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, conv2d, binary_linear, binary_conv2d, max_pool, average_pool, global_average_pool, batch_norm, flatten, reshape, relu, leaky_relu, sigmoid, add",
+        Assert.Equal("m.json: layers[1] (act).op: unknown op 'gelu'; supported: linear, conv2d, binary_linear, binary_conv2d, phm_linear, phm_conv2d, max_pool, average_pool, global_average_pool, batch_norm, flatten, reshape, relu, leaky_relu, sigmoid, add",
             ErrorOf(Valid.Replace("\"op\": \"relu\"", "\"op\": \"gelu\"")));
 
     [Fact]
