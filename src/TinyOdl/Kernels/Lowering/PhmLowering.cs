@@ -32,14 +32,17 @@ internal static class PhmLowering
         return k.BuildKernel($"phm_build_weight_{n.Tag}_n{s.N}_{s.N * s.P}x{s.N * s.Q}{(s.KernelArea > 1 ? $"x{s.KernelArea}" : "")}");
     }
 
-    /// <summary>dA (sums over p, q, t ascending) and dF (sums over r, c ascending) from G = dL/dW, each from +0.</summary>
+    /// <summary>
+    /// dA (sums over p, q, t ascending) and dF (sums over r, c ascending) from G = dL/dW, each from +0. Buffers: g, then
+    /// a (only for dF), f (only for dA), then da and df as requested: a frozen factor's kernel takes only what it reads.
+    /// </summary>
     public static Kernel Gradient(PhmShape s, bool da, bool df, Numerics n)
     {
         var acc = n.Accumulate;
         var k = new KernelBuilder();
         var g = k.Input("g", n.Storage, s.WeightElements);
-        var a = k.Input("a", n.Storage, s.N * s.N * s.N);
-        var f = k.Input("f", n.Storage, s.N * s.P * s.Q * s.KernelArea);
+        var a = df ? k.Input("a", n.Storage, s.N * s.N * s.N) : null;
+        var f = da ? k.Input("f", n.Storage, s.N * s.P * s.Q * s.KernelArea) : null;
         var dA = da ? k.Output("da", n.Storage, s.N * s.N * s.N) : null;
         var dF = df ? k.Output("df", n.Storage, s.N * s.P * s.Q * s.KernelArea) : null;
         Expr G(Expr r, Expr p, Expr c, Expr q, Expr t) => Cast(g[((r * s.P + p) * s.N * s.Q + c * s.Q + q) * s.KernelArea + t], acc);
@@ -48,7 +51,7 @@ internal static class PhmLowering
             {
                 var sum = k.Declare("sum", Const(0f, acc));
                 k.For("p", 0, s.P, p => k.For("q", 0, s.Q, q => k.ForCount("t", s.KernelArea, false, t =>
-                    k.Assign(sum, Fma(G(r, p, c, q, t), Cast(f[((i * s.P + p) * s.Q + q) * s.KernelArea + t], acc), Ref(sum))))));
+                    k.Assign(sum, Fma(G(r, p, c, q, t), Cast(f![((i * s.P + p) * s.Q + q) * s.KernelArea + t], acc), Ref(sum))))));
                 k.Store(dA, (i * s.N + r) * s.N + c, Cast(Ref(sum), n.Storage));
             })));
         if (dF is not null)
@@ -56,7 +59,7 @@ internal static class PhmLowering
             {
                 var sum = k.Declare("sum", Const(0f, acc));
                 k.For("r", 0, s.N, r => k.For("c", 0, s.N, c =>
-                    k.Assign(sum, Fma(G(r, p, c, q, t), Cast(a[(i * s.N + r) * s.N + c], acc), Ref(sum)))));
+                    k.Assign(sum, Fma(G(r, p, c, q, t), Cast(a![(i * s.N + r) * s.N + c], acc), Ref(sum)))));
                 k.Store(dF, ((i * s.P + p) * s.Q + q) * s.KernelArea + t, Cast(Ref(sum), n.Storage));
             }))));
         string parts = (da, df) switch { (true, true) => "", (true, false) => "_a", _ => "_f" };

@@ -87,7 +87,7 @@ public static class TrainingLowering
             PhmBuildWeight pb => new KernelCall(Shared(PhmLowering.BuildWeight(pb.Shape, Numerics.Of(pb.Precision))), [B(pb.A), B(pb.F), B(pb.W)],
                 pb.Name, pb.Shape.BuildMacs, Pass.Forward),
             PhmGradient pg => new KernelCall(Shared(PhmLowering.Gradient(pg.Shape, pg.DA is not null, pg.DF is not null, Numerics.Of(pg.Precision))),
-                [B(pg.G), B(pg.A), B(pg.F), .. Optional(pg.DA), .. Optional(pg.DF)], pg.Name,
+                [B(pg.G), .. pg.DF is null ? [] : new[] { B(pg.A) }, .. pg.DA is null ? [] : new[] { B(pg.F) }, .. Optional(pg.DA), .. Optional(pg.DF)], pg.Name,
                 (pg.DA is null ? 0 : pg.Shape.BuildMacs) + (pg.DF is null ? 0 : pg.Shape.BuildMacs), Pass.WeightGradient),
             MstRegularizer mr => new KernelCall(Shared(MstLowering.RegularizerGradient(mr.Geometry, mr.Lambda, Numerics.Of(mr.Precision))),
                 [B(mr.W), B(mr.Parent), B(mr.Order), B(mr.DW)], mr.Name, 0, Pass.WeightGradient),
