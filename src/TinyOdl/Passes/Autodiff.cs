@@ -45,6 +45,27 @@ public static class Autodiff
         }
         TrainingTensor Of(Value v) => byValue[v];
 
+        // The convolution passes every convolution-shaped layer (conv, binary, PHM) runs: the algorithm is chosen per
+        // pass, with its column-matrix scratch, and the input gradient accumulates in a scratch of the accumulation type.
+        TrainingTensor? Columns(string op, ConvGeometry g, ConvAlgorithm algorithm, DataType storage) =>
+            algorithm == ConvAlgorithm.Im2col ? Add(op + "_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null;
+        ConvForward ConvForwardOp(string name, TrainingTensor x, TrainingTensor w, TrainingTensor? b, TrainingTensor y, ConvGeometry g, Precision precision)
+        {
+            var algorithm = ChooseAlgorithm(g, x.Type, im2colBudgetBytes);
+            return new ConvForward(name, x, w, b, y, g, precision, algorithm, Columns(name, g, algorithm, x.Type));
+        }
+        ConvWeightGradient ConvWeightGradientOp(string name, TrainingTensor dy, TrainingTensor x, TrainingTensor dw, ConvGeometry g, Precision precision)
+        {
+            var algorithm = ChooseAlgorithm(g, x.Type, im2colBudgetBytes);
+            return new ConvWeightGradient(name, dy, x, dw, g, precision, algorithm, Columns(name, g, algorithm, x.Type));
+        }
+        ConvInputGradient ConvInputGradientOp(string name, TrainingTensor dy, TrainingTensor w, TrainingTensor dx, ConvGeometry g, Precision precision, Shape input)
+        {
+            var accumulate = precision.Accumulation();
+            return new ConvInputGradient(name, dy, w, dx, g, precision,
+                accumulate == dx.Type ? null : Add(name + "_accumulator", input, TensorRole.Scratch, accumulate));
+        }
+
         // v as the given storage type: itself, or a cast of it made once, just before its first such use.
         TrainingTensor As(Value v, DataType type)
         {
@@ -112,9 +133,7 @@ public static class Autodiff
                     var x = As(c.Input, storage);
                     var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
                     var g = ConvGeometry.Of(c);
-                    var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
-                    ops.Add(new ConvForward(c.Name, x, Of(c.Weight.Value), c.Bias is null ? null : Of(c.Bias.Value), y, g, c.Precision, algorithm,
-                        algorithm == ConvAlgorithm.Im2col ? Add(c.Name + "_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                    ops.Add(ConvForwardOp(c.Name, x, Of(c.Weight.Value), c.Bias is null ? null : Of(c.Bias.Value), y, g, c.Precision));
                     owner[c.Weight] = c;
                     if (c.Bias is not null) owner[c.Bias] = c;
                     break;
@@ -154,13 +173,7 @@ public static class Autodiff
                     ops.Add(new PhmBuildWeight(ph.Name + "_build_weight", Of(ph.A.Value), Of(ph.F.Value), w, PhmShape.Of(ph), ph.Precision));
                     var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
                     var b = ph.Bias is null ? null : Of(ph.Bias.Value);
-                    if (ph is PhmConv2dNode)
-                    {
-                        var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
-                        ops.Add(new ConvForward(ph.Name, x, w, b, y, g, ph.Precision, algorithm,
-                            algorithm == ConvAlgorithm.Im2col ? Add(ph.Name + "_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
-                    }
-                    else ops.Add(new LinearForward(ph.Name, x, w, b, y, ph.Precision));
+                    ops.Add(ph is PhmConv2dNode ? ConvForwardOp(ph.Name, x, w, b, y, g, ph.Precision) : new LinearForward(ph.Name, x, w, b, y, ph.Precision));
                     owner[ph.A] = owner[ph.F] = ph;
                     if (ph.Bias is not null) owner[ph.Bias] = ph;
                     break;
@@ -294,9 +307,7 @@ public static class Autodiff
                     if (c.Weight.Trainable)
                     {
                         var dw = paramGrads[c.Weight] = Add("d_" + c.Weight.Name, c.Weight.Value.Shape, TensorRole.ParameterGradient, c.Weight.Value.Type);
-                        var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
-                        ops.Add(new ConvWeightGradient(c.Name + "_weight_gradient", dy, As(c.Input, storage), dw, g, c.Precision, algorithm,
-                            algorithm == ConvAlgorithm.Im2col ? Add(c.Name + "_weight_gradient_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
+                        ops.Add(ConvWeightGradientOp(c.Name + "_weight_gradient", dy, As(c.Input, storage), dw, g, c.Precision));
                     }
                     if (c.Bias is { Trainable: true })
                     {
@@ -304,11 +315,7 @@ public static class Autodiff
                         ops.Add(new ChannelSumGradient(c.Name + "_bias_gradient", dy, db, c.Precision));
                     }
                     if (needsGrad.Contains(c.Input) && c.Input.Kind == ValueKind.Activation)
-                    {
-                        var accumulate = c.Precision.Accumulation();
-                        Contribute(c.Input, storage, c.Name, dx => new ConvInputGradient(c.Name + "_input_gradient", dy, Of(c.Weight.Value), dx, g, c.Precision,
-                            accumulate == storage ? null : Add(c.Name + "_input_gradient_accumulator", c.Input.Shape, TensorRole.Scratch, accumulate)));
-                    }
+                        Contribute(c.Input, storage, c.Name, dx => ConvInputGradientOp(c.Name + "_input_gradient", dy, Of(c.Weight.Value), dx, g, c.Precision, c.Input.Shape));
                     Update(c.Weight);
                     Update(c.Bias);
                     break;
@@ -331,9 +338,7 @@ public static class Autodiff
                         var signs = Add(bl.Name + "_input_signs", new Shape(g.InChannels * framed.Window.InputPixels), TensorRole.Scratch, storage);
                         ops.Add(new SignActivations(bl.Name + "_input_signs", x, signs, g.InChannels, frame));
                         var dwb = Add(bl.Name + "_binary_weight_gradient", bl.Weight.Value.Shape, TensorRole.Scratch, w.Type);
-                        var algorithm = ChooseAlgorithm(framed, storage, im2colBudgetBytes);
-                        ops.Add(new ConvWeightGradient(bl.Name + "_weight_gradient", dy, signs, dwb, framed, bl.Precision, algorithm,
-                            algorithm == ConvAlgorithm.Im2col ? Add(bl.Name + "_weight_gradient_columns", new Shape((int)framed.ColumnElements), TensorRole.Scratch, storage) : null));
+                        ops.Add(ConvWeightGradientOp(bl.Name + "_weight_gradient", dy, signs, dwb, framed, bl.Precision));
                         var dw = paramGrads[bl.Weight] = Add("d_" + bl.Weight.Name, bl.Weight.Value.Shape, TensorRole.ParameterGradient, w.Type);
                         ops.Add(new BinaryWeightGradient(bl.Name + "_weight_ste", dwb, w, alpha, dw, bl.Precision));
                         if (bl.Mst is { Regularization: > 0f } reg)
@@ -347,14 +352,12 @@ public static class Autodiff
                     }
                     if (needsGrad.Contains(bl.Input) && bl.Input.Kind == ValueKind.Activation)
                     {
-                        var accumulate = bl.Precision.Accumulation();
                         Contribute(bl.Input, storage, bl.Name, dx =>
                         {
                             var wb = Add(bl.Name + "_binary_weight", bl.Weight.Value.Shape, TensorRole.Scratch, storage);
                             ops.Add(new ScaledSignWeights(bl.Name + "_binary_weight", w, alpha, wb, bl.Precision));
                             var dSigns = Add(bl.Name + "_input_sign_gradient", bl.Input.Shape, TensorRole.Scratch, storage);
-                            ops.Add(new ConvInputGradient(bl.Name + "_input_gradient", dy, wb, dSigns, g, bl.Precision,
-                                accumulate == storage ? null : Add(bl.Name + "_input_gradient_accumulator", bl.Input.Shape, TensorRole.Scratch, accumulate)));
+                            ops.Add(ConvInputGradientOp(bl.Name + "_input_gradient", dy, wb, dSigns, g, bl.Precision, bl.Input.Shape));
                             return new SignGradient(bl.Name + "_input_ste", x, dSigns, dx);
                         });
                     }
@@ -372,13 +375,8 @@ public static class Autodiff
                     {
                         // G = dL/dW from the ordinary layer's weight gradient, then the factors' gradients from G.
                         var gw = Add(ph.Name + "_weight_gradient", w.Shape, TensorRole.Scratch, storage);
-                        if (conv)
-                        {
-                            var algorithm = ChooseAlgorithm(g, storage, im2colBudgetBytes);
-                            ops.Add(new ConvWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, g, ph.Precision, algorithm,
-                                algorithm == ConvAlgorithm.Im2col ? Add(ph.Name + "_weight_gradient_columns", new Shape((int)g.ColumnElements), TensorRole.Scratch, storage) : null));
-                        }
-                        else ops.Add(new LinearWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, ph.Precision));
+                        ops.Add(conv ? ConvWeightGradientOp(ph.Name + "_weight_gradient", dy, x, gw, g, ph.Precision)
+                            : new LinearWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, ph.Precision));
                         TrainingTensor? Grad(Parameter p) => p.Trainable ? paramGrads[p] = Add("d_" + p.Name, p.Value.Shape, TensorRole.ParameterGradient, p.Value.Type) : null;
                         ops.Add(new PhmGradient(ph.Name + "_phm_gradient", gw, Of(ph.A.Value), Of(ph.F.Value), Grad(ph.A), Grad(ph.F), PhmShape.Of(ph), ph.Precision));
                     }
@@ -392,13 +390,9 @@ public static class Autodiff
                         else paramGrads[ph.Bias] = dy;
                     }
                     if (needsGrad.Contains(ph.Input) && ph.Input.Kind == ValueKind.Activation)
-                    {
-                        var accumulate = ph.Precision.Accumulation();
                         Contribute(ph.Input, storage, ph.Name, dx => conv
-                            ? new ConvInputGradient(ph.Name + "_input_gradient", dy, w, dx, g, ph.Precision,
-                                accumulate == storage ? null : Add(ph.Name + "_input_gradient_accumulator", ph.Input.Shape, TensorRole.Scratch, accumulate))
+                            ? ConvInputGradientOp(ph.Name + "_input_gradient", dy, w, dx, g, ph.Precision, ph.Input.Shape)
                             : new LinearInputGradient(ph.Name + "_input_gradient", dy, w, dx, ph.Precision));
-                    }
                     Update(ph.A);
                     Update(ph.F);
                     Update(ph.Bias);

@@ -99,13 +99,22 @@ internal static class BinaryLowering
                             k.ForCount("word", words, false, word => Count(XorWord(oh, ow, r, c, word)))));
                         taps = (rows.Item2 - rows.Item1) * (cols.Item2 - cols.Item1) * g.InPerGroup;
                     }
-                    var dot = ToFloat(taps - Ref(acc) * 2);
-                    var value = b is null ? scale * Cast(dot, a) : Fma(scale, Cast(dot, a), Cast(b[co], a));
-                    k.Store(y, co * g.Pixels + oh * w2.OutWidth + ow, Cast(value, n.Storage));
+                    k.Store(y, co * g.Pixels + oh * w2.OutWidth + ow, OutputValue(scale, taps - Ref(acc) * 2, b is null ? null : b[co], n));
                 });
             });
         }));
         return k.BuildKernel($"{ForwardName(g, n)}_xnor_{Shape(g)}{(one ? "_one_padding" : "")}{(bias ? "" : "_nobias")}");
+    }
+
+    /// <summary>
+    /// The one float step of a binary layer's forward, shared by the plain and the MST kernels: alpha * dot (+ b), in
+    /// the accumulation type (one rounding, or one fused multiply-add with the bias), rounded once to storage.
+    /// </summary>
+    internal static Expr OutputValue(Expr alpha, Expr dot, Expr? bias, Numerics n)
+    {
+        var a = n.Accumulate;
+        var value = Cast(ToFloat(dot), a);
+        return Cast(bias is null ? Cast(alpha, a) * value : Fma(Cast(alpha, a), value, Cast(bias, a)), n.Storage);
     }
 
     /// <summary>A binary linear layer is the 1x1 convolution of a 1x1 image; its kernels are named as the layer.</summary>

@@ -134,7 +134,6 @@ internal static class MstLowering
     public static Kernel Forward(ConvGeometry g, bool bias, BinaryPadding padding, Numerics n)
     {
         var w2 = g.Window;
-        var a = n.Accumulate;
         int words = g.SignWords, perGroup = g.OutPerGroup;
         var k = new KernelBuilder();
         var x = k.Input("x_bits", ScalarType.I32, w2.InputPixels * g.Groups * words);
@@ -171,10 +170,7 @@ internal static class MstLowering
                 void Output(Expr co, Expr count)
                 {
                     k.Store(acc, co, count);
-                    var scale = Cast(alpha[co], a);
-                    var dot = ToFloat(taps - count * 2);
-                    var value = b is null ? scale * Cast(dot, a) : Fma(scale, Cast(dot, a), Cast(b[co], a));
-                    k.Store(y, co * g.Pixels + oh * w2.OutWidth + ow, Cast(value, n.Storage));
+                    k.Store(y, co * g.Pixels + oh * w2.OutWidth + ow, BinaryLowering.OutputValue(alpha[co], taps - count * 2, b is null ? null : b[co], n));
                 }
 
                 k.ForCount("g", g.Groups, false, gi =>
