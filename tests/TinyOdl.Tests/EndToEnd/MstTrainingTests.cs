@@ -80,13 +80,11 @@ public sealed class MstTrainingTests
             var bits = Ints(param[layer.Name + "_mst_previous_bits"]).Select(v => unchecked((uint)v)).ToArray();
             int perChannel = bits.Length / g.OutChannels;
             var channels = Enumerable.Range(0, g.OutChannels).Select(o => bits.AsSpan(o * perChannel, perChannel).ToArray()).ToArray();
-            var trees = Enumerable.Range(0, g.Groups).Select(gi => MstPlanner.Build(channels.Skip(gi * g.OutPerGroup).Take(g.OutPerGroup).ToArray(), maxDepth)).ToArray();
+            var tree = MstTree.Join(MstPlanner.BuildGroups(channels, g.Groups, maxDepth));
             Assert.Equal(1, Ints(param[layer.Name + "_mst_built"]).Single());
-            var parent = trees.SelectMany((t, gi) => t.Parent.Select(v => v < 0 ? -1 : gi * g.OutPerGroup + v)).ToArray();
-            var order = trees.SelectMany((t, gi) => t.Order.Select(v => gi * g.OutPerGroup + v)).ToArray();
-            Assert.Equal(parent, Ints(param[layer.Name + "_mst_parent"]));
-            Assert.Equal(order, Ints(param[layer.Name + "_mst_order"]));
-            if (maxDepth is { } limit) Assert.True(trees.All(t => t.MaxDepth <= limit));
+            Assert.Equal(tree.Parent, Ints(param[layer.Name + "_mst_parent"]));
+            Assert.Equal(tree.Order, Ints(param[layer.Name + "_mst_order"]));
+            if (maxDepth is { } limit) Assert.True(tree.MaxDepth <= limit);
         }
     }
 

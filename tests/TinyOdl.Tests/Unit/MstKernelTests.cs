@@ -151,27 +151,10 @@ public class MstKernelTests
     /// <summary>The planner's tree for each group, over the same per-channel bit vectors, in global channel indices.</summary>
     private static MstTree Planned(ConvGeometry g, int? maxDepth, int[] wBits)
     {
-        int kernelWords = g.Window.KernelArea * g.SignWords, n = g.OutPerGroup;
-        var parent = new int[g.OutChannels];
-        var order = new int[g.OutChannels];
-        var depth = new int[g.OutChannels];
-        var distance = new int[g.OutChannels];
-        for (int gi = 0; gi < g.Groups; gi++)
-        {
-            int first = gi * n;
-            var channels = Enumerable.Range(first, n)
-                .Select(co => wBits.AsSpan(co * kernelWords, kernelWords).ToArray().Select(v => (uint)v).ToArray()).ToArray();
-            var t = MstPlanner.Build(channels, maxDepth);
-            for (int v = 0; v < n; v++)
-            {
-                // The planner numbers channels within the group from 0.
-                parent[first + v] = t.Parent[v] < 0 ? -1 : first + t.Parent[v];
-                order[first + v] = first + t.Order[v];
-                depth[first + v] = t.Depth[v];
-                distance[first + v] = t.Distance[v];
-            }
-        }
-        return new MstTree(parent, order, depth, distance);
+        int kernelWords = g.Window.KernelArea * g.SignWords;
+        var channels = Enumerable.Range(0, g.OutChannels)
+            .Select(co => wBits.AsSpan(co * kernelWords, kernelWords).ToArray().Select(v => (uint)v).ToArray()).ToArray();
+        return MstTree.Join(MstPlanner.BuildGroups(channels, g.Groups, maxDepth));
     }
 
     /// <summary>The device tree is the planner's: parent, order, and the scratch that ends as depth and distance.</summary>

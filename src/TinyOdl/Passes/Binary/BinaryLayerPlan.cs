@@ -35,8 +35,7 @@ public sealed record BinaryLayerPlan(string Layer, ConvGeometry Geometry, IReadO
     {
         var channels = SignPacking.WeightChannels(g, latent);
         int kBits = g.Taps;
-        var trees = Enumerable.Range(0, g.Groups)
-            .Select(gi => MstPlanner.Build(channels.Skip(gi * g.OutPerGroup).Take(g.OutPerGroup).ToArray(), maxDepth)).ToArray();
+        var trees = MstPlanner.BuildGroups(channels, g.Groups, maxDepth);
         var costs = trees.Select(t => MstPlanner.Cost(t, kBits)).ToArray();
         return new BinaryLayerPlan(layer, g, trees, kBits, costs.Sum(c => c.PlainBitOps), costs.Sum(c => c.MstBitOps),
             costs.Sum(c => c.PlainStorageBits), costs.Sum(c => c.MstStorageBits), trees.Max(t => t.MaxDepth));

@@ -26,6 +26,20 @@ public sealed record MstTree(int[] Parent, int[] Order, int[] Depth, int[] Dista
 
     /// <summary>The longest chain of dependent updates; what a <c>max_depth</c> limit bounds.</summary>
     public int MaxDepth => Depth.DefaultIfEmpty().Max();
+
+    /// <summary>
+    /// The trees of a grouped layer's groups (each numbering its channels from 0) as one tree over the layer's channels,
+    /// as the device stores it: group g's channels at [g * size, ...), one root (parent -1) per group, group-major order.
+    /// </summary>
+    public static MstTree Join(IReadOnlyList<MstTree> groups)
+    {
+        var offsets = groups.Select((_, g) => groups.Take(g).Sum(t => t.Count)).ToArray();
+        return new MstTree(
+            groups.SelectMany((t, g) => t.Parent.Select(p => p < 0 ? -1 : offsets[g] + p)).ToArray(),
+            groups.SelectMany((t, g) => t.Order.Select(v => offsets[g] + v)).ToArray(),
+            groups.SelectMany(t => t.Depth).ToArray(),
+            groups.SelectMany(t => t.Distance).ToArray());
+    }
 }
 
 /// <summary>
@@ -92,6 +106,13 @@ public static class MstPlanner
     /// </summary>
     /// <param name="channels">One packed kernel per output channel, all of the same word count.</param>
     /// <param name="maxDepth">The longest allowed chain from the root, at least 1; null for no limit.</param>
+    /// <summary>One tree per group of a grouped layer (channels in layer order, <paramref name="groups"/> equal runs).</summary>
+    public static IReadOnlyList<MstTree> BuildGroups(IReadOnlyList<uint[]> channels, int groups, int? maxDepth = null)
+    {
+        int size = channels.Count / groups;
+        return Enumerable.Range(0, groups).Select(g => Build(channels.Skip(g * size).Take(size).ToArray(), maxDepth)).ToArray();
+    }
+
     public static MstTree Build(IReadOnlyList<uint[]> channels, int? maxDepth = null)
     {
         ArgumentNullException.ThrowIfNull(channels);
