@@ -46,18 +46,18 @@ internal static class Reports
     }
 
     /// <summary>
-    /// Per PHM layer: parameters and weight bytes against the ordinary layer W stands for, and the multiply-accumulates
-    /// of building W and of the factors' gradients that the ordinary layer does not have (docs/PHM.md).
+    /// Per PHM layer: parameters and weight bytes against the ordinary layer W stands for, and the evaluation the rule
+    /// chose, with the multiply-accumulates per training step of both (docs/PHM.md, "Build or factored").
     /// </summary>
     public static void PhmLayers(CompiledModel m)
     {
         var layers = m.Model.Nodes.OfType<Graph.PhmLayerNode>().ToArray();
         if (layers.Length == 0) return;
-        var t = new Table().Title("PHM layers: parameters against the ordinary layer (W = sum_i A_i (x) F_i)")
+        var t = new Table().Title("PHM layers: parameters against the ordinary layer (W = sum_i A_i (x) F_i), MACs per training step")
             .AddColumn("Layer").AddColumn(new TableColumn("n").RightAligned()).AddColumn(new TableColumn("Parameters").RightAligned())
             .AddColumn(new TableColumn("Ordinary").RightAligned()).AddColumn(new TableColumn("Reduction").RightAligned())
             .AddColumn(new TableColumn("Weight bytes").RightAligned()).AddColumn(new TableColumn("Ordinary").RightAligned())
-            .AddColumn(new TableColumn("Build W MACs").RightAligned()).AddColumn(new TableColumn("dA, dF MACs").RightAligned());
+            .AddColumn("Evaluation").AddColumn(new TableColumn("MACs build W").RightAligned()).AddColumn(new TableColumn("MACs factored").RightAligned());
         var calls = m.Program.TrainStep.Calls;
         foreach (var layer in layers)
         {
@@ -66,10 +66,10 @@ internal static class Reports
             long phm = layer.A.Value.Elements + layer.F.Value.Elements + bias;
             long ordinary = (long)g.OutChannels * g.InChannels * g.Window.KernelArea + bias;
             int bytes = Graph.DataTypeExtensions.SizeInBytes(Graph.PrecisionExtensions.Storage(layer.Precision));
+            var plan = Passes.PhmEvaluationPlan.For(layer, inputGradient: calls.Any(c => c.Comment == layer.Name + "_input_gradient"));
+            string choice = (plan.Factored ? "factored" : "build W") + (layer.Evaluation == Graph.PhmEvaluation.Auto ? "" : " (as set)");
             t.AddRow(Markup.Escape(layer.Name), layer.N.ToString(), phm.ToString("N0"), ordinary.ToString("N0"), $"{(double)ordinary / phm:F2}x",
-                (phm * bytes).ToString("N0"), (ordinary * bytes).ToString("N0"),
-                calls.Where(c => c.Comment == layer.Name + "_build_weight").Sum(c => c.Macs).ToString("N0"),
-                calls.Where(c => c.Comment == layer.Name + "_phm_gradient").Sum(c => c.Macs).ToString("N0"));
+                (phm * bytes).ToString("N0"), (ordinary * bytes).ToString("N0"), choice, plan.BuildMacs.ToString("N0"), plan.FactoredMacs.ToString("N0"));
         }
         AnsiConsole.Write(t);
     }

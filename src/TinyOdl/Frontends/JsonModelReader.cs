@@ -187,8 +187,8 @@ public static class JsonModelReader
                 {
                     bool conv = op == "phm_conv2d";
                     RequireObject(at, conv
-                        ? ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "n", "bias", "trainable", "weights"]
-                        : ["op", "name", "input", "precision", "out_features", "in_features", "n", "bias", "trainable", "weights"]);
+                        ? ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "n", "evaluation", "bias", "trainable", "weights"]
+                        : ["op", "name", "input", "precision", "out_features", "in_features", "n", "evaluation", "bias", "trainable", "weights"]);
                     if (conv && input.Shape.Rank != 3)
                         throw Error(at, $"shape mismatch: phm_conv2d needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
                     int outCount = (int)Integer(Required(at, conv ? "out_channels" : "out_features"), 1, 1 << 24);
@@ -211,9 +211,10 @@ public static class JsonModelReader
                         if (ws.Has("bias")) bv = FloatArray(ws.Child("bias"), outCount);
                     }
                     var precision = LayerPrecision(at);
+                    var evaluation = at.Has("evaluation") ? Evaluation(at.Child("evaluation")) : PhmEvaluation.Auto;
                     return Wrap(at, () => conv
-                        ? b.PhmConv2d(name, input, outCount, n, window!, bias, trainA, trainF, trainB, a, f, bv, precision)
-                        : b.PhmLinear(name, input, outCount, n, bias, trainA, trainF, trainB, a, f, bv, precision));
+                        ? b.PhmConv2d(name, input, outCount, n, window!, bias, trainA, trainF, trainB, a, f, bv, precision, evaluation)
+                        : b.PhmLinear(name, input, outCount, n, bias, trainA, trainF, trainB, a, f, bv, precision, evaluation));
                 }
                 case "max_pool":
                 case "average_pool":
@@ -395,6 +396,15 @@ public static class JsonModelReader
 
         private string String(Field f) =>
             f.Element.ValueKind == JsonValueKind.String ? f.Element.GetString()! : throw Error(f, "must be a string");
+
+        /// <summary>A PHM layer's "evaluation": "auto" (default), "build" or "factored".</summary>
+        private PhmEvaluation Evaluation(Field f) => String(f) switch
+        {
+            "auto" => PhmEvaluation.Auto,
+            "build" => PhmEvaluation.Build,
+            "factored" => PhmEvaluation.Factored,
+            var other => throw Error(f, $"unknown evaluation '{other}'; expected one of: auto, build, factored"),
+        };
 
         /// <summary>A binary layer's "mst": true, false, or {"max_depth": N}.</summary>
         private MstOption? Mst(Field layer)

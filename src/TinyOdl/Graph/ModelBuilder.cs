@@ -122,7 +122,7 @@ public sealed class ModelBuilder
     /// tensors (A: U(+-sqrt(3) / n); F: U(+-sqrt(6 / (Q (P + n))))), bias U(+-1 / sqrt(in)).
     /// </summary>
     public Value PhmLinear(string name, Value input, int outFeatures, int n, bool bias = true, bool trainA = true, bool trainF = true, bool trainBias = true,
-        float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null)
+        float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null, PhmEvaluation evaluation = PhmEvaluation.Auto)
     {
         CheckNewNode(name);
         if (outFeatures <= 0) throw TinyOdlException.At($"node '{name}'", $"out_features must be positive, got {outFeatures}");
@@ -132,13 +132,14 @@ public sealed class ModelBuilder
         var (pa, pf) = PhmParameters(name, n, outFeatures / n, inFeatures / n, 1, a, f, trainA, trainF, storage);
         Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outFeatures), biasValues, 1f / MathF.Sqrt(inFeatures), trainBias, name, storage) : null;
         var y = NewActivation(name, new Shape(outFeatures), storage);
-        _nodes.Add(new PhmLinearNode(name, input, pa, pf, b, y, n) { Precision = prec });
+        _nodes.Add(new PhmLinearNode(name, input, pa, pf, b, y, n) { Precision = prec, Evaluation = evaluation });
         return y;
     }
 
     /// <summary>PHM 2-D convolution over a [C, H, W] input (docs/PHM.md); F initialized U(+-sqrt(6 / (Q kh kw (P + n)))).</summary>
     public Value PhmConv2d(string name, Value input, int outChannels, int n, Window2d window, bool bias = true, bool trainA = true, bool trainF = true,
-        bool trainBias = true, float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null)
+        bool trainBias = true, float[]? a = null, float[]? f = null, float[]? biasValues = null, Precision? precision = null,
+        PhmEvaluation evaluation = PhmEvaluation.Auto)
     {
         CheckNewNode(name);
         var where = $"node '{name}'";
@@ -153,7 +154,7 @@ public sealed class ModelBuilder
         var (pa, pf) = PhmParameters(name, n, outChannels / n, inChannels / n, window.KernelArea, a, f, trainA, trainF, storage, window);
         Parameter? b = bias ? AddParameter($"{name}_bias", new Shape(outChannels), biasValues, 1f / MathF.Sqrt(inChannels * window.KernelArea), trainBias, name, storage) : null;
         var y = NewActivation(name, new Shape(outChannels, window.OutHeight, window.OutWidth), storage);
-        _nodes.Add(new PhmConv2dNode(name, input, pa, pf, b, y, n, window) { Precision = prec });
+        _nodes.Add(new PhmConv2dNode(name, input, pa, pf, b, y, n, window) { Precision = prec, Evaluation = evaluation });
         return y;
     }
 

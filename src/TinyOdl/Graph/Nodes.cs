@@ -90,6 +90,8 @@ public abstract record PhmLayerNode(string Name, Value Input, Parameter A, Param
     public int P => Geometry.OutChannels / N;
     /// <summary>Columns of each F_i: in / n.</summary>
     public int Q => Geometry.InChannels / N;
+    /// <summary>Build W every step or evaluate the factors directly; Auto lets <c>PhmEvaluationPlan</c> choose by MACs.</summary>
+    public PhmEvaluation Evaluation { get; init; } = PhmEvaluation.Auto;
     public override IEnumerable<Value> Inputs => Bias is null ? [Input, A.Value, F.Value] : [Input, A.Value, F.Value, Bias.Value];
 }
 
@@ -107,6 +109,17 @@ public sealed record PhmConv2dNode(string Name, Value Input, Parameter A, Parame
 {
     public override ConvGeometry Geometry => new(Input.Shape[0], Output.Shape[0], 1, Window);
     public override string OpName => "phm_conv2d";
+}
+
+/// <summary>How a PHM layer is computed (docs/PHM.md, "Build or factored").</summary>
+public enum PhmEvaluation
+{
+    /// <summary>Whichever of the two costs fewer multiply-accumulates per training step.</summary>
+    Auto,
+    /// <summary>Build W = sum_i A_i (x) F_i into scratch each step, then run the ordinary layer's kernels.</summary>
+    Build,
+    /// <summary>Never materialize W: mix the input's channel blocks with A, then apply F to the mixed blocks.</summary>
+    Factored,
 }
 
 public enum PoolKind { Max, Average }

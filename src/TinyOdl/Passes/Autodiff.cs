@@ -36,6 +36,7 @@ public static class Autodiff
         var alphas = new Dictionary<BinaryLayerNode, TrainingTensor>();
         var trees = new Dictionary<BinaryLayerNode, MstForwardTensors>();
         var phmWeights = new Dictionary<PhmLayerNode, TrainingTensor>();
+        var phmMixed = new Dictionary<PhmLayerNode, TrainingTensor>();
 
         TrainingTensor Add(string name, Shape shape, TensorRole role, DataType type)
         {
@@ -83,6 +84,13 @@ public static class Autodiff
         byValue[model.Target] = Add(model.Target.Name, model.Target.Shape, TensorRole.Target, DataType.Float32);
         foreach (var p in model.Parameters)
             byValue[p.Value] = parameters[p] = Add(p.Name, p.Value.Shape, p.Trainable ? TensorRole.Parameter : TensorRole.FrozenParameter, p.Value.Type);
+
+        // A value needs a gradient if a trainable parameter lies upstream of it.
+        var needsGrad = new HashSet<Value>(model.Parameters.Where(p => p.Trainable).Select(p => p.Value));
+        foreach (var node in model.Nodes)
+            if (node.Inputs.Any(needsGrad.Contains))
+                needsGrad.Add(node.Output);
+        bool NeedsInputGradient(Value input) => needsGrad.Contains(input) && input.Kind == ValueKind.Activation;
 
         // Forward.
         foreach (var node in model.Nodes)
@@ -165,15 +173,29 @@ public static class Autodiff
                 }
                 case PhmLayerNode ph:
                 {
-                    // W is built from the factors every step and then used as the ordinary layer's weight (docs/PHM.md).
+                    // W is built from the factors every step and then used as the ordinary layer's weight, or never formed
+                    // (the factored evaluation), whichever PhmEvaluationPlan chooses (docs/PHM.md).
                     var x = As(ph.Input, storage);
                     var g = ph.Geometry;
-                    var w = phmWeights[ph] = Add(ph.Name + "_weight", ph is PhmConv2dNode ? new Shape(g.OutChannels, g.InChannels, g.Window.KernelH, g.Window.KernelW)
-                        : new Shape(g.OutChannels, g.InChannels), TensorRole.Activation, storage);
-                    ops.Add(new PhmBuildWeight(ph.Name + "_build_weight", Of(ph.A.Value), Of(ph.F.Value), w, PhmShape.Of(ph), ph.Precision));
+                    var shape = PhmShape.Of(ph);
                     var y = byValue[node.Output] = Add(node.Output.Name, node.Output.Shape, TensorRole.Activation, storage);
                     var b = ph.Bias is null ? null : Of(ph.Bias.Value);
-                    ops.Add(ph is PhmConv2dNode ? ConvForwardOp(ph.Name, x, w, b, y, g, ph.Precision) : new LinearForward(ph.Name, x, w, b, y, ph.Precision));
+                    if (PhmEvaluationPlan.For(ph, NeedsInputGradient(ph.Input)).Factored)
+                    {
+                        // U lives on into the backward pass: dF reads it.
+                        var u = phmMixed[ph] = Add(ph.Name + "_mixed", new Shape((int)shape.MixedElements(g.Window.InputPixels)), TensorRole.Activation, ph.Precision.Accumulation());
+                        ops.Add(new PhmMixInput(ph.Name + "_mix", x, Of(ph.A.Value), u, shape, g, ph.Precision));
+                        var block = shape.BlockGeometry(g.Window);
+                        var algorithm = ChooseAlgorithm(block, u.Type, im2colBudgetBytes);
+                        ops.Add(new PhmFactoredForward(ph.Name, u, Of(ph.F.Value), b, y, shape, g, ph.Precision, algorithm, Columns(ph.Name, block, algorithm, u.Type)));
+                    }
+                    else
+                    {
+                        var w = phmWeights[ph] = Add(ph.Name + "_weight", ph is PhmConv2dNode ? new Shape(g.OutChannels, g.InChannels, g.Window.KernelH, g.Window.KernelW)
+                            : new Shape(g.OutChannels, g.InChannels), TensorRole.Activation, storage);
+                        ops.Add(new PhmBuildWeight(ph.Name + "_build_weight", Of(ph.A.Value), Of(ph.F.Value), w, shape, ph.Precision));
+                        ops.Add(ph is PhmConv2dNode ? ConvForwardOp(ph.Name, x, w, b, y, g, ph.Precision) : new LinearForward(ph.Name, x, w, b, y, ph.Precision));
+                    }
                     owner[ph.A] = owner[ph.F] = ph;
                     if (ph.Bias is not null) owner[ph.Bias] = ph;
                     break;
@@ -218,11 +240,6 @@ public static class Autodiff
             : null;
         ops.Add(new LossWithGradient(model.Loss.Name, kind, prediction, Of(model.Target), loss, dPred, scratch));
 
-        // A value needs a gradient if a trainable parameter lies upstream of it.
-        var needsGrad = new HashSet<Value>(model.Parameters.Where(p => p.Trainable).Select(p => p.Value));
-        foreach (var node in model.Nodes)
-            if (node.Inputs.Any(needsGrad.Contains))
-                needsGrad.Add(node.Output);
 
         // Adds a gradient contribution for v, computed by `write` in the storage type `type` of the consumer.
         var paramGrads = new Dictionary<Parameter, TrainingTensor>();
@@ -368,17 +385,42 @@ public static class Autodiff
                 case PhmLayerNode ph:
                 {
                     var g = ph.Geometry;
-                    var w = phmWeights[ph];
+                    var shape = PhmShape.Of(ph);
                     var x = As(ph.Input, storage);
                     bool conv = ph is PhmConv2dNode;
-                    if (ph.A.Trainable || ph.F.Trainable)
+                    bool inputGradient = NeedsInputGradient(ph.Input);
+                    TrainingTensor? Grad(Parameter p) => p.Trainable ? paramGrads[p] = Add("d_" + p.Name, p.Value.Shape, TensorRole.ParameterGradient, p.Value.Type) : null;
+                    Func<TrainingTensor, TrainingOp> inputGradientOp;
+                    if (phmMixed.TryGetValue(ph, out var u))
                     {
-                        // G = dL/dW from the ordinary layer's weight gradient, then the factors' gradients from G.
-                        var gw = Add(ph.Name + "_weight_gradient", w.Shape, TensorRole.Scratch, storage);
-                        ops.Add(conv ? ConvWeightGradientOp(ph.Name + "_weight_gradient", dy, x, gw, g, ph.Precision)
-                            : new LinearWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, ph.Precision));
-                        TrainingTensor? Grad(Parameter p) => p.Trainable ? paramGrads[p] = Add("d_" + p.Name, p.Value.Shape, TensorRole.ParameterGradient, p.Value.Type) : null;
-                        ops.Add(new PhmGradient(ph.Name + "_phm_gradient", gw, Of(ph.A.Value), Of(ph.F.Value), Grad(ph.A), Grad(ph.F), PhmShape.Of(ph), ph.Precision));
+                        // Factored: dF from U; dU = F^T dy once, for dA and dx.
+                        if (Grad(ph.F) is { } df)
+                        {
+                            string name = ph.Name + "_factor_gradient";
+                            var block = shape.BlockGeometry(g.Window);
+                            var algorithm = ChooseAlgorithm(block, u.Type, im2colBudgetBytes);
+                            var accumulator = algorithm != ConvAlgorithm.Direct && u.Type != df.Type ? Add(name + "_accumulator", df.Shape, TensorRole.Scratch, u.Type) : null;
+                            ops.Add(new PhmFactorGradient(name, dy, u, df, shape, g, ph.Precision, algorithm, Columns(name, block, algorithm, u.Type), accumulator));
+                        }
+                        var du = ph.A.Trainable || inputGradient ? Add(ph.Name + "_mixed_gradient", u.Shape, TensorRole.Scratch, u.Type) : null;
+                        if (du is not null) ops.Add(new PhmMixedGradient(ph.Name + "_mixed_gradient", dy, Of(ph.F.Value), du, shape, g, ph.Precision));
+                        if (Grad(ph.A) is { } da) ops.Add(new PhmMixWeightGradient(ph.Name + "_mix_weight_gradient", du!, x, da, shape, g, ph.Precision));
+                        inputGradientOp = dx => new PhmMixInputGradient(ph.Name + "_input_gradient", du!, Of(ph.A.Value), dx, shape, g, ph.Precision);
+                    }
+                    else
+                    {
+                        var w = phmWeights[ph];
+                        if (ph.A.Trainable || ph.F.Trainable)
+                        {
+                            // G = dL/dW from the ordinary layer's weight gradient, then the factors' gradients from G.
+                            var gw = Add(ph.Name + "_weight_gradient", w.Shape, TensorRole.Scratch, storage);
+                            ops.Add(conv ? ConvWeightGradientOp(ph.Name + "_weight_gradient", dy, x, gw, g, ph.Precision)
+                                : new LinearWeightGradient(ph.Name + "_weight_gradient", dy, x, gw, ph.Precision));
+                            ops.Add(new PhmGradient(ph.Name + "_phm_gradient", gw, Of(ph.A.Value), Of(ph.F.Value), Grad(ph.A), Grad(ph.F), shape, ph.Precision));
+                        }
+                        inputGradientOp = dx => conv
+                            ? ConvInputGradientOp(ph.Name + "_input_gradient", dy, w, dx, g, ph.Precision, ph.Input.Shape)
+                            : new LinearInputGradient(ph.Name + "_input_gradient", dy, w, dx, ph.Precision);
                     }
                     if (ph.Bias is { Trainable: true })
                     {
@@ -389,10 +431,7 @@ public static class Autodiff
                         }
                         else paramGrads[ph.Bias] = dy;
                     }
-                    if (needsGrad.Contains(ph.Input) && ph.Input.Kind == ValueKind.Activation)
-                        Contribute(ph.Input, storage, ph.Name, dx => conv
-                            ? ConvInputGradientOp(ph.Name + "_input_gradient", dy, w, dx, g, ph.Precision, ph.Input.Shape)
-                            : new LinearInputGradient(ph.Name + "_input_gradient", dy, w, dx, ph.Precision));
+                    if (inputGradient) Contribute(ph.Input, storage, ph.Name, inputGradientOp);
                     Update(ph.A);
                     Update(ph.F);
                     Update(ph.Bias);

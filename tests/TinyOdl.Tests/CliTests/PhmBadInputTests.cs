@@ -65,6 +65,14 @@ public sealed class PhmBadInputTests
     }
 
     [Fact]
+    public void Unknown_evaluation_is_named()
+    {
+        var m = Phm();
+        CliExpect.Layer(m, 2)["evaluation"] = "lazy";
+        FailsCleanly(m, "layers[2] (pfc).evaluation", "unknown evaluation 'lazy'; expected one of: auto, build, factored");
+    }
+
+    [Fact]
     public void A_valid_phm_model_compiles_and_reports_the_reduction()
     {
         using var tmp = new TempDir();

@@ -63,4 +63,79 @@ public sealed class PhmLayerTests
         Assert.Contains("node 'pfc'", e.Message);
         Assert.Contains(n < 1 ? "n must be at least 1" : $"must both be divisible by n = {n}", e.Message);
     }
+
+    /// <summary>A PHM layer "op" on a [4, 6, 6] input, behind a trainable batch norm (input gradient) or first (none).</summary>
+    private static Model Layer(int n, bool conv, Window2d? window, bool trainA, bool trainF, bool inputGradient, PhmEvaluation evaluation)
+    {
+        var b = new ModelBuilder("phm_plan", new Shape(4, 6, 6), seed: 5);
+        var x = inputGradient ? b.BatchNorm("pre", b.Input) : b.Input;
+        var y = conv
+            ? b.PhmConv2d("op", x, 8, n, window!, trainA: trainA, trainF: trainF, evaluation: evaluation)
+            : b.PhmLinear("op", b.Flatten("flat", x), 8, n, trainA: trainA, trainF: trainF, evaluation: evaluation);
+        return b.MseLoss("loss", y).Build(new SgdOptimizer(0.01f));
+    }
+
+    public static TheoryData<int, bool, int, bool, bool, bool> PlanCases()
+    {
+        var data = new TheoryData<int, bool, int, bool, bool, bool>();
+        foreach (int n in new[] { 2, 4 })
+            foreach (var (conv, kernel) in new[] { (false, 1), (true, 1), (true, 3) })
+                foreach (var (trainA, trainF) in new[] { (true, true), (false, true), (true, false) })
+                    foreach (bool inputGradient in new[] { true, false })
+                        data.Add(n, conv, kernel, trainA, trainF, inputGradient);
+        return data;
+    }
+
+    /// <summary>
+    /// PhmEvaluationPlan's MAC counts are the lowered program's (the sum over the layer's kernel calls), for both
+    /// evaluations, every trainable combination and with or without an input gradient; and Auto takes the cheaper one.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PlanCases))]
+    public void Evaluation_plan_counts_the_lowered_macs_and_auto_takes_the_cheaper(int n, bool conv, int kernel, bool trainA, bool trainF, bool inputGradient)
+    {
+        var window = conv ? new Window2d(6, 6, kernel, kernel, PadTop: kernel / 2, PadLeft: kernel / 2, PadBottom: kernel / 2, PadRight: kernel / 2) : null;
+        long LayerMacs(Model m) => Pipeline.Compile(m, Board.Load("qemu-virt-rv32")).Program.TrainStep.Calls
+            .Where(c => c.Comment == "op" || c.Comment.StartsWith("op_", StringComparison.Ordinal)).Sum(c => c.Macs);
+        var build = Layer(n, conv, window, trainA, trainF, inputGradient, PhmEvaluation.Build);
+        var factored = Layer(n, conv, window, trainA, trainF, inputGradient, PhmEvaluation.Factored);
+        var plan = Passes.PhmEvaluationPlan.For(build.Nodes.OfType<PhmLayerNode>().Single(), inputGradient);
+        Assert.Equal(plan.BuildMacs, LayerMacs(build));
+        Assert.Equal(plan.FactoredMacs, LayerMacs(factored));
+        long auto = LayerMacs(Layer(n, conv, window, trainA, trainF, inputGradient, PhmEvaluation.Auto));
+        Assert.Equal(Math.Min(plan.BuildMacs, plan.FactoredMacs), auto);
+    }
+
+    /// <summary>
+    /// The factored convolution passes run as a matrix product over im2col columns of U or as direct loop nests; like
+    /// the convolution's algorithms, the choice changes no bits (same products, same order, +0 for padded taps).
+    /// </summary>
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("fp16")]
+    [InlineData("fp16-mixed")]
+    public void Factored_im2col_and_direct_train_bit_identically(string precision)
+    {
+        var p = PrecisionExtensions.Parse(precision, "test");
+        var board = Board.Load(p == Precision.Fp32 ? "qemu-virt-rv32" : "qemu-virt-rv32-zfh");
+        Model Net()
+        {
+            var b = new ModelBuilder("factored", new Shape(3, 5, 5), seed: 13) { DefaultPrecision = p };
+            var h = b.Relu("relu", b.BatchNorm("bn", b.Input));
+            h = b.PhmConv2d("pconv", h, 6, 3, new Window2d(5, 5, 3, 3, 2, 2, 1, 1, 1, 1), evaluation: PhmEvaluation.Factored);
+            var y = b.PhmLinear("pfc", h, 3, 3, evaluation: PhmEvaluation.Factored);
+            return b.SoftmaxCrossEntropy("loss", y).Build(new SgdOptimizer(0.05f, Momentum: 0.9f));
+        }
+        IReadOnlyList<ProtocolLine> Run(int budget, string kernel)
+        {
+            var program = Pipeline.Compile(Net(), board, im2colBudgetBytes: budget).Program;
+            Assert.Contains(program.TrainStep.Calls, c => c.Kernel.Name.StartsWith(kernel, StringComparison.Ordinal));
+            return HarnessSimulator.Run(program, RunPlan.Verify(Data.Train, Data.Test, 5));
+        }
+        var im2col = Run(Passes.Autodiff.DefaultIm2colBudgetBytes, "phm_forward_factored_im2col");
+        var direct = Run(0, "phm_forward_factored_direct");
+        // Every line but the header (its arena size differs by the column scratch): losses, predictions, parameters.
+        static string[] Body(IEnumerable<ProtocolLine> lines) => lines.Where(l => l.Keyword != "model").Select(l => l.ToString()).ToArray();
+        Assert.Equal(Body(im2col), Body(direct));
+    }
 }

@@ -169,12 +169,12 @@ public static class PrecisionMatrix
             return b.Linear("fc", f, 3);
         }),
 
-        // PHM layers: a conv with n = 2 (im2col), a strided one with n = 4 and A frozen, a linear one with n = 4 and a
-        // bias-free one with n = 2; W is built from the factors every step.
+        // PHM layers: a conv with n = 2 (im2col; the rule builds W), a strided one with n = 4 and A frozen (factored by
+        // request), a linear one with n = 4 and a bias-free one with n = 2 (the rule factors both).
         Cnn("phm_layers", new Shape(4, 6, 6), seed: 44, dataSeed: 27, (b, x) =>
         {
             var c1 = b.Relu("relu1", b.PhmConv2d("pconv1", x, 8, 2, new Window2d(6, 6, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1)));
-            var c2 = b.PhmConv2d("pconv2", c1, 8, 4, new Window2d(6, 6, 3, 3, 2, 2, 1, 1, 1, 1), trainA: false);
+            var c2 = b.PhmConv2d("pconv2", c1, 8, 4, new Window2d(6, 6, 3, 3, 2, 2, 1, 1, 1, 1), trainA: false, evaluation: PhmEvaluation.Factored);
             var f = b.Relu("relu2", b.PhmLinear("pfc1", b.Flatten("flat", c2), 12, 4));
             return b.Linear("fc", b.PhmLinear("pfc2", f, 6, 2, bias: false), 3);
         }),

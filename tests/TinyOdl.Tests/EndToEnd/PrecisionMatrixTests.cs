@@ -298,10 +298,12 @@ public sealed class PrecisionMatrixTests(PrecisionMatrixFixture fixture, ITestOu
             Assert.Equal(storage, p.Buffer.Element);
             var line = v.Expected.Single(l => l.Keyword == "param" && l.Fields[0] == p.Name);
             Assert.All(line.Fields.Skip(2), hex => Assert.Equal(storage == ScalarType.F16 ? 4 : 8, hex.Length));
-            // Kernel names carry the layer's tag (a PHM layer builds W, then runs the ordinary layer's kernels).
-            string op = node switch { PhmLinearNode => "linear", PhmConv2dNode => "conv2d", _ => node.OpName };
-            Assert.Contains($"{op}_{node.Precision.KernelTag()}_forward", v.ModelC);
-            if (node is PhmLayerNode) Assert.Contains($"phm_build_weight_{node.Precision.KernelTag()}", v.ModelC);
+            // Kernel names carry the layer's tag (a PHM layer builds W, then runs the ordinary layer's kernels, or
+            // runs the factored kernels).
+            bool factored = node is PhmLayerNode && v.Compiled.Program.TrainStep.Calls.Any(c => c.Comment == node.Name + "_mix");
+            string op = node switch { PhmLayerNode when factored => "phm", PhmLinearNode => "linear", PhmConv2dNode => "conv2d", _ => node.OpName };
+            Assert.Contains(factored ? $"phm_forward_factored_{node.Precision.KernelTag()}" : $"{op}_{node.Precision.KernelTag()}_forward", v.ModelC);
+            if (node is PhmLayerNode && !factored) Assert.Contains($"phm_build_weight_{node.Precision.KernelTag()}", v.ModelC);
         }
         if (v.Case.IsPerLayer)
         {

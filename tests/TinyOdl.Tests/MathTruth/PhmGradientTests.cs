@@ -32,7 +32,8 @@ namespace TinyOdl.Tests.MathTruth;
 /// reported max rel err of W then exceeds its rtol and the absolute floor is what holds); y within
 /// gamma_W + gamma_conv + gamma_W gamma_conv of M_y (gamma_conv for in * kh * kw + 1 roundings: the bias), plus the gradient atol (it
 /// covers the subnormal errors of W times |x|, under in * kh * kw * n * 2^-25 &lt; 1e-5 here).
-/// Matrix: PhmLinear n in {1, 2, 4} x (in, out) in {8x12, 4x4, 16x8} x bias or not; PhmConv2d n in {1, 2, 4} x channels
+/// Matrix, each case both built and factored (docs/PHM.md, "Build or factored"; the factored evaluation has no W to check),
+/// convolutions factored also with the direct loop nests (no im2col budget): PhmLinear n in {1, 2, 4} x (in, out) in {8x12, 4x4, 16x8} x bias or not; PhmConv2d n in {1, 2, 4} x channels
 /// 4->8, 8->4 x kernels 1x1, 3x3 x strides 1, 2 x paddings 0, 1 (bias on every other case); frozen factors (trainA or trainF
 /// false: no gradient tensor for it, the others right); and a CsCheck property over random shapes in fp32.
 /// </summary>
@@ -62,8 +63,12 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
 
     public static TheoryData<Precision> Precisions => new(Precision.Fp32, Precision.Fp16, Precision.Fp16Mixed);
 
+    /// <summary>Both evaluations, whatever the rule would choose (docs/PHM.md, "Build or factored").</summary>
+    private static readonly PhmEvaluation[] Evaluations = [PhmEvaluation.Build, PhmEvaluation.Factored];
+
     /// <summary>A PHM layer under test: a linear one when <see cref="Window"/> is null (In, Out are features), else a convolution.</summary>
-    public sealed record PhmCase(int N, int In, int Out, Window2d? Window, bool Bias, Precision Precision, int Seed, bool TrainA = true, bool TrainF = true)
+    public sealed record PhmCase(int N, int In, int Out, Window2d? Window, bool Bias, Precision Precision, int Seed, bool TrainA = true, bool TrainF = true,
+        PhmEvaluation Evaluation = PhmEvaluation.Build, bool Direct = false)
     {
         public bool Conv => Window is not null;
         /// <summary>The convolution W stands for: a linear layer is a 1x1 kernel over a 1x1 image.</summary>
@@ -78,7 +83,7 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
             var layer = Window is { } w
                 ? $"phm_conv2d {In}->{Out} {w.Height}x{w.Width} k{w.KernelH}x{w.KernelW} s{w.StrideH}x{w.StrideW} pads[{w.PadTop},{w.PadLeft},{w.PadBottom},{w.PadRight}]"
                 : $"phm_linear {In}->{Out}";
-            return $"{layer} n{N} bias={Bias}{(TrainA ? "" : " A frozen")}{(TrainF ? "" : " F frozen")} {Precision.Name()} seed {Seed}";
+            return $"{layer} n{N} bias={Bias}{(TrainA ? "" : " A frozen")}{(TrainF ? "" : " F frozen")} {Evaluation.ToString().ToLowerInvariant()}{(Direct ? " direct" : "")} {Precision.Name()} seed {Seed}";
         }
     }
 
@@ -183,8 +188,8 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         var b = new ModelBuilder("phm_truth", c.InputShape, (ulong)c.Seed + 1) { DefaultPrecision = c.Precision };
         var pre = c.Conv ? b.BatchNorm("pre", b.Input) : b.Linear("pre", b.Input, c.In);
         var y = c.Window is { } w
-            ? b.PhmConv2d("op", pre, c.Out, c.N, w, c.Bias, c.TrainA, c.TrainF)
-            : b.PhmLinear("op", pre, c.Out, c.N, c.Bias, c.TrainA, c.TrainF);
+            ? b.PhmConv2d("op", pre, c.Out, c.N, w, c.Bias, c.TrainA, c.TrainF, evaluation: c.Evaluation)
+            : b.PhmLinear("op", pre, c.Out, c.N, c.Bias, c.TrainA, c.TrainF, evaluation: c.Evaluation);
         return b.MseLoss("loss", y).Build(new SgdOptimizer(0.01f));
     }
 
@@ -225,7 +230,8 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         int m = c.Out * Float64Cnn.OutHeight(c.Geometry) * Float64Cnn.OutWidth(c.Geometry);
         var t = TestData.Uniform(rng, m, -1f, 1f);
         var td = TestData.ToDouble(t);
-        var run = new EvalRun(model);
+        // Direct: no im2col scratch allowed, so the convolution-shaped passes run their direct loop nests.
+        var run = new EvalRun(model, c.Direct ? 0 : Passes.Autodiff.DefaultIm2colBudgetBytes);
         run.TrainStep(x, t);
         string at = c.ToString();
 
@@ -241,10 +247,16 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         var ty = ym.Select((v, i) => 2 * (v + Math.Abs(td[i])) / m).ToArray();
         var terms = Backward(c, Abs(a), Abs(f), Abs(h), ty);
 
-        Assert.True(run.Has("op_weight"), $"{at}: no op_weight buffer");
-        var w = run.Read("op_weight");
+        // The built W is checked where it exists; the factored evaluation's U has the same n-term rounding bound.
+        bool factored = Passes.PhmEvaluationPlan.For(model.Nodes.OfType<PhmLayerNode>().Single(), inputGradient: true).Factored;
+        Assert.True(c.Evaluation == PhmEvaluation.Auto || factored == (c.Evaluation == PhmEvaluation.Factored), $"{at}: evaluation not as requested");
+        Assert.True(run.Has("op_weight") != factored && run.Has("op_mixed") == factored, $"{at}: W built = {run.Has("op_weight")}, factored = {factored}");
         double weightBound = RoundingBound(c.Precision, c.N), convBound = RoundingBound(c.Precision, c.In * c.Taps + 1);
-        for (int i = 0; i < w.Length; i++) tally.Weight.Check(w[i], r.W[i], $"{at} op_weight[{i}]", terms.W[i], weightBound);
+        if (!factored)
+        {
+            var w = run.Read("op_weight");
+            for (int i = 0; i < w.Length; i++) tally.Weight.Check(w[i], r.W[i], $"{at} op_weight[{i}]", terms.W[i], weightBound);
+        }
         var yEval = run.Read("op");
         for (int i = 0; i < yEval.Length; i++) tally.Output.Check(yEval[i], y[i], $"{at} op[{i}]", ym[i], (weightBound + convBound + weightBound * convBound) * 1.001);
 
@@ -283,10 +295,11 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
     private static IEnumerable<PhmCase> LinearMatrix(Precision p, int firstSeed)
     {
         int seed = firstSeed;
-        foreach (int n in new[] { 1, 2, 4 })
-            foreach (var (inF, outF) in new[] { (8, 12), (4, 4), (16, 8) })
-                foreach (bool bias in new[] { true, false })
-                    yield return new PhmCase(n, inF, outF, null, bias, p, ++seed);
+        foreach (var evaluation in Evaluations)
+            foreach (int n in new[] { 1, 2, 4 })
+                foreach (var (inF, outF) in new[] { (8, 12), (4, 4), (16, 8) })
+                    foreach (bool bias in new[] { true, false })
+                        yield return new PhmCase(n, inF, outF, null, bias, p, ++seed, Evaluation: evaluation);
     }
 
     /// <summary>An input of 6 or 7 rows (so that stride 2 does not divide the padded extent minus the kernel on that axis) and 5 columns.</summary>
@@ -299,34 +312,36 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
     private static IEnumerable<PhmCase> ConvMatrix(Precision p, int firstSeed)
     {
         int seed = firstSeed;
-        foreach (int n in new[] { 1, 2, 4 })
-            foreach (var (cin, cout) in new[] { (4, 8), (8, 4) })
-                foreach (int kernel in new[] { 1, 3 })
-                    foreach (int stride in new[] { 1, 2 })
-                        foreach (int pad in new[] { 0, 1 })
-                            yield return new PhmCase(n, cin, cout, ConvWindow(kernel, stride, pad), Bias: seed % 2 == 0, p, ++seed);
+        foreach (var (evaluation, direct) in new[] { (PhmEvaluation.Build, false), (PhmEvaluation.Factored, false), (PhmEvaluation.Factored, true) })
+            foreach (int n in new[] { 1, 2, 4 })
+                foreach (var (cin, cout) in new[] { (4, 8), (8, 4) })
+                    foreach (int kernel in new[] { 1, 3 })
+                        foreach (int stride in new[] { 1, 2 })
+                            foreach (int pad in new[] { 0, 1 })
+                                yield return new PhmCase(n, cin, cout, ConvWindow(kernel, stride, pad), Bias: seed % 2 == 0, p, ++seed, Evaluation: evaluation, Direct: direct);
     }
 
     [Theory]
     [MemberData(nameof(Precisions))]
     public void PhmLinear_gradients_match_float64_and_finite_differences(Precision p) =>
-        Assert.Equal(18, CheckAll("phm_linear", p, LinearMatrix(p, 10_000)));
+        Assert.Equal(36, CheckAll("phm_linear", p, LinearMatrix(p, 10_000)));
 
     [Theory]
     [MemberData(nameof(Precisions))]
     public void PhmConv2d_gradients_match_float64_and_finite_differences(Precision p) =>
-        Assert.Equal(48, CheckAll("phm_conv2d", p, ConvMatrix(p, 20_000)));
+        Assert.Equal(144, CheckAll("phm_conv2d", p, ConvMatrix(p, 20_000)));
 
     /// <summary>A frozen factor has no gradient tensor; the other factor's, the bias's and the input's gradients are still right.</summary>
     [Theory]
     [MemberData(nameof(Precisions))]
     public void Frozen_factor_has_no_gradient_and_the_others_match(Precision p) =>
-        Assert.Equal(8, CheckAll("phm frozen factor", p,
+        Assert.Equal(16, CheckAll("phm frozen factor", p,
+            from evaluation in Evaluations
             from n in new[] { 2, 4 }
             from conv in new[] { false, true }
             from frozenA in new[] { true, false }
             let seed = 30_000 + n * 10 + (conv ? 2 : 0) + (frozenA ? 1 : 0)
-            select new PhmCase(n, 8, 4, conv ? ConvWindow(3, 1, 1) : null, Bias: true, p, seed, TrainA: !frozenA, TrainF: frozenA)));
+            select new PhmCase(n, 8, 4, conv ? ConvWindow(3, 1, 1) : null, Bias: true, p, seed, TrainA: !frozenA, TrainF: frozenA, Evaluation: evaluation)));
 
     // ---- Random shapes.
 
@@ -340,11 +355,13 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         from size in Gen.Int[1, 6].Array[2]
         from bias in Gen.Bool
         from frozen in Gen.Int[0, 2]
+        from evaluation in Gen.Enum<PhmEvaluation>()
+        from direct in Gen.Bool
         from seed in Gen.Int[0, 1_000_000]
         where !conv || (kernel[0] <= size[0] + pads[0] + pads[2] && kernel[1] <= size[1] + pads[1] + pads[3])
         select new PhmCase(n, n * pq[1], n * pq[0],
             conv ? new Window2d(size[0], size[1], kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[1], pads[2], pads[3]) : null,
-            bias, Precision.Fp32, seed, TrainA: frozen != 1, TrainF: frozen != 2);
+            bias, Precision.Fp32, seed, TrainA: frozen != 1, TrainF: frozen != 2, Evaluation: evaluation, Direct: direct);
 
     /// <summary>
     /// Random n (1-4), P and Q (1-3), linear or convolution with random kernels, strides and paddings per axis, bias or not,

@@ -233,10 +233,12 @@ internal static class ConvLowering
 
     /// <summary>
     /// columns[(ci, r, c)][(oh, ow)] = the input pixel tap (r, c) of output (oh, ow) reads, or +0 on the padding: an exact
-    /// copy, so the matrix product reads exactly what the direct loop nest does.
+    /// copy, so the matrix product reads exactly what the direct loop nest does. The input starts at
+    /// <paramref name="xStart"/> in <paramref name="x"/> (a block of a larger tensor; PhmLowering's factored kernels).
     /// </summary>
-    private static void FillColumns(KernelBuilder k, ConvGeometry g, BufferParam x, BufferParam columns, KernelTarget target)
+    internal static void FillColumns(KernelBuilder k, ConvGeometry g, BufferParam x, BufferParam columns, KernelTarget target, Expr? xStart = null)
     {
+        var start = xStart ?? 0;
         var w2 = g.Window;
         var zero = Const(0f, x.Element);
         k.For("ci", 0, g.InChannels, ci =>
@@ -251,7 +253,7 @@ internal static class ConvLowering
                 {
                     if (!rowInside) { k.For("ow", 0, w2.OutWidth, target.Vector, ow => k.Store(columns, row + oh * w2.OutWidth + ow, zero)); return; }
                     Split(k, "ow", w2.OutWidth, outCols, target.Vector, (ow, inside) =>
-                        k.Store(columns, row + oh * w2.OutWidth + ow, inside ? x[ci * w2.InputPixels + InputPixel(w2, oh, ow, r, c)] : zero));
+                        k.Store(columns, row + oh * w2.OutWidth + ow, inside ? x[start + ci * w2.InputPixels + InputPixel(w2, oh, ow, r, c)] : zero));
                 });
             });
         }));
