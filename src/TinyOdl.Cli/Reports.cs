@@ -30,9 +30,11 @@ internal static class Reports
             .AddColumn(new TableColumn("Weight gradient").RightAligned()).AddColumn(new TableColumn("Input gradient").RightAligned()).AddColumn("Algorithm");
         var algorithms = m.Graph.Ops.OfType<ConvForward>().ToDictionary(c => c.Name, c => c.Algorithm.ToString().ToLowerInvariant());
         foreach (var x in m.Graph.Ops.OfType<XnorConvForward>()) algorithms[x.Name] = "xnor-popcount";
+        foreach (var p in m.Graph.Ops.OfType<PhmFactoredForward>()) algorithms[p.Name] = "factored, " + p.Algorithm.ToString().ToLowerInvariant();
         var calls = m.Program.TrainStep.Calls;
         // Autodiff names a layer's ops after it: "conv1", "conv1_weight_gradient", ...
-        string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient", "_build_weight", "_phm_gradient"];
+        string[] suffixes = ["", "_weight_gradient", "_input_gradient", "_bias_gradient", "_scale_gradient", "_shift_gradient", "_build_weight", "_phm_gradient",
+            "_mix", "_factor_gradient", "_mixed_gradient", "_mix_weight_gradient"];
         long total(Kernels.Pass pass, string layer) => calls.Where(c => c.Pass == pass && suffixes.Any(s => c.Comment == layer + s)).Sum(c => c.Macs);
         long sumF = 0, sumW = 0, sumI = 0;
         foreach (var node in m.Model.Nodes.Where(Graph.UpdatePolicy.HasParameters))

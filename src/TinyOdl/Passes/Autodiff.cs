@@ -399,7 +399,7 @@ public static class Autodiff
                             string name = ph.Name + "_factor_gradient";
                             var block = shape.BlockGeometry(g.Window);
                             var algorithm = ChooseAlgorithm(block, u.Type, im2colBudgetBytes);
-                            var accumulator = algorithm != ConvAlgorithm.Direct && u.Type != df.Type ? Add(name + "_accumulator", df.Shape, TensorRole.Scratch, u.Type) : null;
+                            var accumulator = algorithm == ConvAlgorithm.Im2col && u.Type != df.Type ? Add(name + "_accumulator", df.Shape, TensorRole.Scratch, u.Type) : null;
                             ops.Add(new PhmFactorGradient(name, dy, u, df, shape, g, ph.Precision, algorithm, Columns(name, block, algorithm, u.Type), accumulator));
                         }
                         var du = ph.A.Trainable || inputGradient ? Add(ph.Name + "_mixed_gradient", u.Shape, TensorRole.Scratch, u.Type) : null;

@@ -174,8 +174,9 @@ internal static class PhmLowering
 
     /// <summary>
     /// dF_i[p][q][tap] = sum over r, then output pixels (row-major), of dy[r][p] * U[r][i][q] at the tap, fused, from +0
-    /// (a padded tap multiplies +0). The matrix-product algorithms keep each sum in an accumulator across the output
-    /// blocks r (df itself when it has the accumulation type, else scratch), so the order is the direct loops'.
+    /// (a padded tap multiplies +0). Im2col fills one block's columns at a time, so it keeps each sum in an accumulator
+    /// across the output blocks r (df itself when it has the accumulation type, else scratch): the order is the direct
+    /// loops'.
     /// </summary>
     public static Kernel FactorGradient(PhmShape s, ConvGeometry g, Numerics n, ConvAlgorithm algorithm, KernelTarget target)
     {
@@ -210,9 +211,25 @@ internal static class PhmLowering
                 });
             }))));
         }
+        else if (algorithm == ConvAlgorithm.Pointwise)
+        {
+            // U[r] is its own column matrix, so every block r is at hand: the sums stay in registers across r.
+            int blockElements = block.InChannels * w2.InputPixels;
+            k.For("i", 0, s.N, i => k.ForBlocks("p", s.P, OutputBlock, ps => k.For("j", 0, run, target.Vector, j =>
+            {
+                var partial = ps.Select(_ => k.Declare("sum", Const(0f, acc))).ToArray();
+                k.For("ob", 0, s.N, r => k.For("pixel", 0, g.Pixels, pixel =>
+                {
+                    var column = k.Declare("column", u[r * blockElements + (i * run + j) * g.Pixels + pixel]);
+                    for (int m = 0; m < ps.Length; m++)
+                        k.Assign(partial[m], Fma(Cast(dy[(r * s.P + ps[m]) * g.Pixels + pixel], acc), Ref(column), Ref(partial[m])));
+                }));
+                for (int m = 0; m < ps.Length; m++) k.Store(df, (i * s.P + ps[m]) * run + j, Cast(Ref(partial[m]), n.Storage));
+            })));
+        }
         else
         {
-            var columns = algorithm == ConvAlgorithm.Im2col ? k.Output("columns", acc, (int)block.ColumnElements) : null;
+            var columns = k.Output("columns", acc, (int)block.ColumnElements);
             var sums = acc == n.Storage ? df : k.Output("acc", acc, factors);
             k.For("e", 0, factors, target.Vector, e => k.Store(sums, e, Const(0f, acc)));
             // Lanes over j = (q, tap): the columns are read with a stride of one row; blocked over p like the forward.
