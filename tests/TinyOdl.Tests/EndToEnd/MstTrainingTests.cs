@@ -11,7 +11,8 @@ namespace TinyOdl.Tests.EndToEnd;
 
 /// <summary>
 /// MST compression of binary layers inside training (docs/BINARY.md): the tree is rebuilt on the device whenever a sign
-/// flips, the MST forward gives the plain XNOR forward's bits, and the device's tree is the compile-time planner's.
+/// flips, the MST forward gives the plain XNOR forward's bits, and the device's tree is the compile-time planner's and
+/// its weight image the encoder's.
 /// </summary>
 public sealed class MstTrainingTests
 {
@@ -85,6 +86,15 @@ public sealed class MstTrainingTests
             Assert.Equal(tree.Parent, Ints(param[layer.Name + "_mst_parent"]));
             Assert.Equal(tree.Order, Ints(param[layer.Name + "_mst_order"]));
             if (maxDepth is { } limit) Assert.True(tree.MaxDepth <= limit);
+
+            // The weight image the device wrote with that tree: the encoder's words, zeros after them, and it decodes
+            // to the bits the tree was built for.
+            var image = Ints(param[layer.Name + "_mst_image"]).Select(v => unchecked((uint)v)).ToArray();
+            var encoded = MstImage.Encode(channels, tree);
+            Assert.Equal([encoded.Length], Ints(param[layer.Name + "_mst_image_words"]));
+            Assert.Equal(encoded, image[..encoded.Length]);
+            Assert.All(image[encoded.Length..], v => Assert.Equal(0u, v));
+            Assert.Equal(channels, MstImage.Decode(image, g.OutChannels, perChannel).Kernels);
         }
     }
 
