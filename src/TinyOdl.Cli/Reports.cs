@@ -76,18 +76,19 @@ internal static class Reports
 
     /// <summary>
     /// Per binary layer, MST compression (docs/BINARY.md) for the initial weights and for the weights after the
-    /// run the evaluator just simulated: bit operations per output pixel and weight storage, plain vs MST (the
-    /// idealized bit count and the real weight image the device writes, in 32-bit words), and depth.
+    /// run the evaluator just simulated: bit operations per output pixel, weight storage in bits (plain K bits per
+    /// channel vs the MST weight image the device writes, whose bit count is the cost formula's), the image's bytes vs
+    /// the packed weights' bytes (which hold each tap's zero tail bits), the children's forms, and depth.
     /// </summary>
     public static void BinaryLayers(CompiledModel m, IReadOnlyList<ProtocolLine> expected)
     {
         var layers = m.Model.Nodes.OfType<Graph.BinaryLayerNode>().ToArray();
         if (layers.Length == 0) return;
         var final = expected.Where(l => l.Keyword == "param").ToDictionary(l => l.Fields[0], l => l.Fields.Skip(2).Select(Protocol.ParseF32).ToArray());
-        var t = new Table().Title("Binary layers: MST compression per output pixel (bit operations) and of the weights (bits; image: 32-bit words)")
+        var t = new Table().Title("Binary layers: MST compression per output pixel (bit operations) and of the weights (bits; bytes as stored in 32-bit words)")
             .AddColumn("Layer").AddColumn("Weights").AddColumn(new TableColumn("Bit ops plain").RightAligned()).AddColumn(new TableColumn("Bit ops MST").RightAligned())
-            .AddColumn(new TableColumn("Storage plain").RightAligned()).AddColumn(new TableColumn("Storage MST").RightAligned())
-            .AddColumn(new TableColumn("Words plain").RightAligned()).AddColumn(new TableColumn("Image words").RightAligned())
+            .AddColumn(new TableColumn("Storage plain").RightAligned()).AddColumn(new TableColumn("Storage MST (image)").RightAligned())
+            .AddColumn(new TableColumn("Packed bytes").RightAligned()).AddColumn(new TableColumn("Image bytes").RightAligned())
             .AddColumn(new TableColumn("Masks / lists").RightAligned()).AddColumn(new TableColumn("Tree depth").RightAligned());
         foreach (var layer in layers)
         {
@@ -99,7 +100,7 @@ internal static class Reports
                 string Share(long mst, long plain) => $"{mst:N0} ({100.0 * mst / plain:F0} %)";
                 t.AddRow(Markup.Escape(layer.Name), when, plan.PlainBitOps.ToString("N0"), Share(plan.MstBitOps, plan.PlainBitOps),
                     plan.PlainStorageBits.ToString("N0"), Share(plan.MstStorageBits, plan.PlainStorageBits),
-                    $"{plan.PlainWords:N0} ({plan.PlainWords * 4L:N0} B)", $"{plan.Image.Words:N0} ({plan.Image.Words * 4L:N0} B, {100.0 * plan.Image.Words / plan.PlainWords:F0} %)",
+                    (plan.PlainWords * 4L).ToString("N0"), Share(plan.Image.Bytes, plan.PlainWords * 4L),
                     $"{plan.Image.Masks} / {plan.Image.Lists}",
                     plan.MaxDepth.ToString());
             }

@@ -96,7 +96,7 @@ public sealed class ModelBuilder
         BinaryPadding padding = BinaryPadding.Zero, bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null,
         Precision? precision = null, MstOption? mst = null)
     {
-        CheckMst(name, mst, outChannels);
+        CheckMst(name, mst);
         var y = Conv2d(name, input, outChannels, window, groups, bias, trainWeight, trainBias, weight, biasValues, precision);
         var conv = (Conv2dNode)_nodes[^1];
         CheckBinaryTaps(name, "binary_conv2d", ConvGeometry.Of(conv).Taps, conv.Precision);
@@ -108,7 +108,7 @@ public sealed class ModelBuilder
     public Value BinaryLinear(string name, Value input, int outFeatures, bool bias = true, bool trainWeight = true, bool trainBias = true,
         float[]? weight = null, float[]? biasValues = null, Precision? precision = null, MstOption? mst = null)
     {
-        CheckMst(name, mst, outFeatures);
+        CheckMst(name, mst);
         var y = Linear(name, input, outFeatures, bias, trainWeight, trainBias, weight, biasValues, precision);
         var linear = (LinearNode)_nodes[^1];
         CheckBinaryTaps(name, "binary_linear", linear.InFeatures, linear.Precision);
@@ -181,14 +181,9 @@ public sealed class ModelBuilder
         return (pa, pf);
     }
 
-    /// <summary>
-    /// A depth limit of 0 would leave no channel to compute from the root; the weight image's headers hold channel
-    /// indices in 16 bits (docs/BINARY.md, "Stored form").
-    /// </summary>
-    private static void CheckMst(string name, MstOption? mst, int outChannels)
+    /// <summary>A depth limit of 0 would leave no channel to compute from the root.</summary>
+    private static void CheckMst(string name, MstOption? mst)
     {
-        if (mst is not null && outChannels > Passes.Binary.MstImage.MaxChannels)
-            throw TinyOdlException.At($"node '{name}'", $"mst takes at most {Passes.Binary.MstImage.MaxChannels} output channels (the weight image's 16-bit channel field), got {outChannels}");
         if (mst?.MaxDepth is < 1)
             throw TinyOdlException.At($"node '{name}'", $"mst max_depth must be at least 1 (the root's children), got {mst.MaxDepth}");
         if (mst is not null && !(mst.Regularization >= 0f && float.IsFinite(mst.Regularization)))

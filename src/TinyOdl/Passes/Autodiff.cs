@@ -162,8 +162,8 @@ public static class Autodiff
                         var tree = new MstTreeTensors(Ints("previous_bits", wBits.Elements, TensorRole.LayerState), Ints("built", 1, TensorRole.LayerState),
                             Ints("parent", g.OutChannels, TensorRole.LayerState), Ints("order", g.OutChannels, TensorRole.LayerState),
                             Ints("key", g.OutChannels, TensorRole.Scratch), Ints("in_tree", g.OutChannels, TensorRole.Scratch), Ints("depth", g.OutChannels, TensorRole.Scratch),
-                            Ints("image", Binary.MstImage.Capacity(g.OutChannels, g.Window.KernelArea * g.SignWords), TensorRole.LayerState),
-                            Ints("image_words", 1, TensorRole.LayerState));
+                            Ints("image", Binary.MstImage.Layout.Of(g).CapacityWords, TensorRole.LayerState),
+                            Ints("image_bits", 1, TensorRole.LayerState));
                         ops.Add(new MstBuildTree(bl.Name + "_mst_tree", wBits, tree, g, option.MaxDepth));
                         mst = trees[bl] = new MstForwardTensors(tree.Parent, tree.Order, Ints("accumulators", g.OutChannels, TensorRole.Scratch));
                     }

@@ -39,7 +39,7 @@ public sealed record MstForwardTensors(TrainingTensor Parent, TrainingTensor Ord
 /// kept across steps) and Prim's working arrays (scratch).
 /// </summary>
 public sealed record MstTreeTensors(TrainingTensor PreviousBits, TrainingTensor Built, TrainingTensor Parent, TrainingTensor Order,
-    TrainingTensor Key, TrainingTensor InTree, TrainingTensor Depth, TrainingTensor Image, TrainingTensor ImageWords);
+    TrainingTensor Key, TrainingTensor InTree, TrainingTensor Depth, TrainingTensor Image, TrainingTensor ImageBits);
 
 /// <summary>
 /// Rebuilds a binary layer's MST on the device (Prim, the tie-breaking rule of MstPlanner) when any packed weight bit
@@ -50,7 +50,7 @@ public sealed record MstBuildTree(string Name, TrainingTensor WBits, MstTreeTens
 {
     public override IEnumerable<TrainingTensor> Reads => [WBits, Tree.PreviousBits, Tree.Built];
     public override IEnumerable<TrainingTensor> Writes => [Tree.PreviousBits, Tree.Built, Tree.Parent, Tree.Order, Tree.Key, Tree.InTree, Tree.Depth,
-        Tree.Image, Tree.ImageWords];
+        Tree.Image, Tree.ImageBits];
 }
 
 /// <summary>

@@ -87,14 +87,16 @@ public sealed class MstTrainingTests
             Assert.Equal(tree.Order, Ints(param[layer.Name + "_mst_order"]));
             if (maxDepth is { } limit) Assert.True(tree.MaxDepth <= limit);
 
-            // The weight image the device wrote with that tree: the encoder's words, zeros after them, and it decodes
-            // to the bits the tree was built for.
+            // The weight image the device wrote with that tree: the encoder's bits, zeros after them, as long as the
+            // planner's storage count, and it decodes to the bits the tree was built for.
+            var layout = MstImage.Layout.Of(g);
             var image = Ints(param[layer.Name + "_mst_image"]).Select(v => unchecked((uint)v)).ToArray();
-            var encoded = MstImage.Encode(channels, tree);
-            Assert.Equal([encoded.Length], Ints(param[layer.Name + "_mst_image_words"]));
-            Assert.Equal(encoded, image[..encoded.Length]);
-            Assert.All(image[encoded.Length..], v => Assert.Equal(0u, v));
-            Assert.Equal(channels, MstImage.Decode(image, g.OutChannels, perChannel).Kernels);
+            var encoded = MstImage.Encode(channels, tree, layout);
+            Assert.Equal([encoded.Bits], Ints(param[layer.Name + "_mst_image_bits"]));
+            Assert.Equal(encoded.Words, image[..encoded.Words.Length]);
+            Assert.All(image[encoded.Words.Length..], v => Assert.Equal(0u, v));
+            Assert.Equal(MstPlanner.BuildGroups(channels, g.Groups, maxDepth).Sum(t => MstPlanner.Cost(t, layout.KBits).MstStorageBits), encoded.Bits);
+            Assert.Equal(channels, MstImage.Decode(image, layout).Kernels);
         }
     }
 

@@ -160,22 +160,30 @@ public class MstKernelTests
     private static MstTree Planned(ConvGeometry g, int? maxDepth, int[] wBits) =>
         MstTree.Join(MstPlanner.BuildGroups(Channels(g, wBits), g.Groups, maxDepth));
 
-    /// <summary>The device's image is <see cref="MstImage.Encode"/>'s words, then zeros to the end of the arena.</summary>
-    private static void AssertImage(Invocation tree, ConvGeometry g, MstTree planned, int[] wBits)
+    /// <summary>
+    /// The device's image is <see cref="MstImage.Encode"/>'s bits, then zeros to the end of the tensor; its length is
+    /// the planner's storage count, and it decodes to the bits the tree was built for.
+    /// </summary>
+    private static void AssertImage(Invocation tree, ConvGeometry g, int? maxDepth, int[] wBits)
     {
-        var expected = MstImage.Encode(Channels(g, wBits), planned);
+        var layout = MstImage.Layout.Of(g);
+        var channels = Channels(g, wBits);
+        var trees = MstPlanner.BuildGroups(channels, g.Groups, maxDepth);
+        var expected = MstImage.Encode(channels, MstTree.Join(trees), layout);
         var image = tree.Ints("image").Select(v => (uint)v).ToArray();
-        Assert.Equal(MstImage.Capacity(g.OutChannels, g.Window.KernelArea * g.SignWords), image.Length);
-        Assert.Equal([expected.Length], tree.Ints("image_words"));
-        Assert.Equal(expected, image[..expected.Length]);
-        Assert.All(image[expected.Length..], v => Assert.Equal(0u, v));
+        Assert.Equal(layout.CapacityWords, image.Length);
+        Assert.Equal([expected.Bits], tree.Ints("image_bits"));
+        Assert.Equal(expected.Words, image[..expected.Words.Length]);
+        Assert.All(image[expected.Words.Length..], v => Assert.Equal(0u, v));
+        Assert.Equal(trees.Sum(t => MstPlanner.Cost(t, layout.KBits).MstStorageBits), expected.Bits);
+        Assert.Equal(channels, MstImage.Decode(image, layout).Kernels);
     }
 
     /// <summary>The device tree is the planner's: parent, order, the scratch that ends as depth and distance, and the image.</summary>
     private static void AssertPlannerTree(Invocation tree, ConvGeometry g, int? maxDepth, int[] wBits)
     {
         var expected = Planned(g, maxDepth, wBits);
-        AssertImage(tree, g, expected, wBits);
+        AssertImage(tree, g, maxDepth, wBits);
         Assert.Equal(expected.Parent, tree.Ints("parent"));
         Assert.Equal(expected.Order, tree.Ints("order"));
         Assert.Equal(expected.Depth, tree.Ints("depth"));
@@ -240,7 +248,7 @@ public class MstKernelTests
             int? maxDepth = c.Layer.Mode == 0 ? null : c.Layer.DepthLimit;
             var wBits = Pack(c.Layer).Weights.Ints("bits");
             var tree = BuildTree(g, maxDepth, wBits);
-            var (parent, order, image, imageWords) = (tree.Ints("parent"), tree.Ints("order"), tree.Ints("image"), tree.Ints("image_words"));
+            var (parent, order, image, imageBits) = (tree.Ints("parent"), tree.Ints("order"), tree.Ints("image"), tree.Ints("image_bits"));
 
             // Same bits: the rebuild loop does not run, so the poisoned scratch survives and the tree and image stay.
             foreach (var scratch in new[] { "key", "in_tree", "depth" })
@@ -249,7 +257,7 @@ public class MstKernelTests
             Assert.Equal(parent, tree.Ints("parent"));
             Assert.Equal(order, tree.Ints("order"));
             Assert.Equal(image, tree.Ints("image"));
-            Assert.Equal(imageWords, tree.Ints("image_words"));
+            Assert.Equal(imageBits, tree.Ints("image_bits"));
             foreach (var scratch in new[] { "key", "in_tree", "depth" })
                 Assert.All(tree.Ints(scratch), v => Assert.Equal(Poison, v));
             Assert.Equal(wBits, tree.Ints("previous_bits"));
@@ -281,7 +289,7 @@ public class MstKernelTests
     /// <summary>
     /// Raw kernel words, not from packing: every bit of a word in use (bit 31 included, so a word of D can be INT_MIN,
     /// which the device's lowest-set-bit step must handle without signed overflow), near copies of few prototypes so
-    /// lists, masks and ties occur, and kernels of more than 65536 bits, where every child is a mask.
+    /// lists, masks and ties occur, and kernels of 65,568 bits (17-bit positions).
     /// </summary>
     [Fact]
     public void Device_image_is_the_encoders_for_raw_words()

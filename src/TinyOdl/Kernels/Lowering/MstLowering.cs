@@ -24,7 +24,7 @@ internal static class MstLowering
     /// previous_bits (in/out: the bits the tree was built for), built (I32[1], 0 until the first build), parent
     /// (global channel index, -1 for each group's root), order (group g's channels in insertion order at
     /// [g * OutPerGroup, ...)), scratch key (ends as each channel's distance to its parent), in_tree, depth, and the
-    /// weight image (<see cref="MstImage"/>, layer state like the tree) and its used length, image_words.
+    /// weight image (<see cref="MstImage"/>, layer state like the tree) and its used length in bits, image_bits.
     /// Cost: one XOR per weight word to detect a change; a rebuild computes each pair of a group's channels' Hamming
     /// distance at most once, Groups * OutPerGroup^2 / 2 * KH * KW * words popcounts (O(Cout^2 * K / 32)), plus
     /// O(Cout^2) compares to pick the next channel, plus one pass over the weights to write the image.
@@ -33,8 +33,6 @@ internal static class MstLowering
     public static Kernel BuildTree(ConvGeometry g, int? maxDepth)
     {
         if (maxDepth is < 1) throw TinyOdlException.At("max_depth", $"must be at least 1, got {maxDepth}");
-        if (g.OutChannels > MstImage.MaxChannels)
-            throw TinyOdlException.At("channels", $"{g.OutChannels} output channels do not fit the MST weight image (at most {MstImage.MaxChannels})");
         int channels = g.OutChannels, n = g.OutPerGroup;
         int kernelWords = g.Window.KernelArea * g.SignWords;
         var k = new KernelBuilder();
@@ -46,8 +44,9 @@ internal static class MstLowering
         var key = k.Output("key", ScalarType.I32, channels);
         var inTree = k.Output("in_tree", ScalarType.I32, channels);
         var depth = k.Output("depth", ScalarType.I32, channels);
-        var image = k.Output("image", ScalarType.I32, MstImage.Capacity(channels, kernelWords));
-        var imageWords = k.Output("image_words", ScalarType.I32, 1);
+        var layout = MstImage.Layout.Of(g);
+        var image = k.Output("image", ScalarType.I32, layout.CapacityWords);
+        var imageBits = k.Output("image_bits", ScalarType.I32, 1);
 
         // start + the Hamming distance of channels a and b over their first `count` words, as local `name`.
         Expr Distance(string name, Expr a, Expr b, Expr start, Expr count)
@@ -114,7 +113,7 @@ internal static class MstLowering
                     });
                 });
             });
-            WriteImage(k, w, parent, order, key, image, imageWords, channels, kernelWords);
+            WriteImage(k, layout, w, parent, key, image, imageBits);
             k.For("i", 0, channels * kernelWords, i => k.Store(previous, i, w[i]));
             k.Store(built, 0, 1);
         });
@@ -124,60 +123,77 @@ internal static class MstLowering
     }
 
     /// <summary>
-    /// The layer's weight image, <see cref="MstImage.Encode"/>'s words (docs/BINARY.md, "Stored form"), from the tree
-    /// just built: per channel in tree order a header, then the root's kernel, or D = w_p XOR w_c as a mask, or D's
-    /// bit positions as a list when ceil(d / 2) &lt; kernelWords. d is key[c], which Prim leaves as the distance to the
-    /// parent (0 for a root). image_words gets the used length and the rest of the arena is zeroed, so the whole
-    /// tensor is a function of the weights. Kernel IR has no `if`: each form is a loop that runs 0 times or fully.
-    /// Cost per rebuild: one pass over the weight words, plus per listed bit a few word operations.
+    /// The layer's weight image, <see cref="MstImage.Encode"/>'s bit stream (docs/BINARY.md, "Stored form"), from the
+    /// trees just built: the image is zeroed, then per group in channel order the root's K bits, and for every other
+    /// channel its parent index within the group, the form bit and D = w_p XOR w_c as a mask (K bits) or as a count
+    /// and D's bit positions (list iff d &lt; <see cref="MstImage.Layout.ListBelow"/>). d is key[c], which Prim leaves
+    /// as the distance to the parent. Kernel bits go one packed word at a time (its used bits: the zero tail bits of
+    /// a tap's last word are not stored); image_bits gets the used length. Kernel IR has no `if`: each form is a loop
+    /// that runs 0 times or fully. Cost per rebuild: zeroing the image, one pass over the weight words, plus per
+    /// listed bit a few word operations.
     /// </summary>
-    private static void WriteImage(KernelBuilder k, BufferParam w, BufferParam parent, BufferParam order, BufferParam key,
-        BufferParam image, BufferParam imageWords, int channels, int kernelWords)
+    private static void WriteImage(KernelBuilder k, MstImage.Layout layout, BufferParam w, BufferParam parent, BufferParam key,
+        BufferParam image, BufferParam imageBits)
     {
-        var at = k.Declare("at", 0);
-        k.For("i", 0, channels, i =>
+        int n = layout.PerGroup, words = layout.SignWords, kernelWords = layout.KernelWords, last = layout.CapacityWords - 1;
+        k.For("i", 0, layout.CapacityWords, i => k.Store(image, i, 0));
+        var cursor = k.Declare("cursor", 0);
+
+        // put(value, width), value < 2^width: the low bits at the cursor's word, the rest in the next one (a spill
+        // of 0 when the field ends in its word; the last word takes its own 0 instead of a word past the end).
+        // Logical shifts on the word: value >> 1 >> (31 - off) is value >> (32 - off), 0 when off = 0.
+        void Put(Expr value, Expr width)
         {
-            var c = Ref(k.Declare("c", order[i]));
-            var p = Ref(k.Declare("p", parent[c]));
-            var root = Lt(p, 0);
-            // A root XORs its own kernel with 0 (from = itself, keep = 0): no index is ever negative.
-            var from = Ref(k.Declare("from", Select(root, c, p)));
-            var keep = Ref(k.Declare("keep", Select(root, 0, -1)));
-            var d = Ref(k.Declare("d", key[c]));
-            Expr list = MstImage.ListsFit(kernelWords)
-                ? Ref(k.Declare("list", Select(root, 0, Select(Lt(LShr(d + 1, 1), kernelWords), 1, 0))))
-                : 0;
-            var isList = Ne(list, 0);
-            k.Store(image, Ref(at), Or(c, Shl(p + 1, 16)));
-            k.Store(image, Ref(at) + 1, Select(isList, Or(MstImage.ListForm, Shl(d, 2)),
-                Or(Select(root, MstImage.FullForm, MstImage.MaskForm), kernelWords << 2)));
-            var payload = Ref(k.Declare("payload", Ref(at) + 2));
-            // Full kernel or mask: kernelWords words of w_c XOR (w_p or 0).
-            k.For("t", 0, Select(isList, 0, kernelWords), t =>
-                k.Store(image, payload + t, Xor(w[c * kernelWords + t], And(w[from * kernelWords + t], keep))));
-            // List: each set bit of D, lowest first, as t * 32 + bit; an even entry starts a word (upper half 0), an
-            // odd one fills its upper half. Signed overflow is undefined in C, so the lowest set bit is found
-            // without subtracting from a word that may be INT_MIN: bit 0, or 1 + trailing zeros of (rest >> 1).
-            var listed = k.Declare("listed", 0);
-            k.For("t", 0, Select(isList, kernelWords, 0), t =>
+            var v = Ref(k.Declare("value", value));
+            var at = Ref(k.Declare("at", LShr(Ref(cursor), 5)));
+            var off = Ref(k.Declare("off", And(Ref(cursor), 31)));
+            k.Store(image, at, Or(image[at], Shl(v, off)));
+            var next = Ref(k.Declare("next", Min(at + 1, last)));
+            k.Store(image, next, Or(image[next], LShr(LShr(v, 1), 31 - off)));
+            k.Assign(cursor, Ref(cursor) + width);
+        }
+
+        // body(word index t within the kernel, dense position of its bit 0, used bits) over `taps` taps (0 or all).
+        void EachWord(Expr taps, Action<Expr, Expr, Expr> body) => k.For("tap", 0, taps, tap =>
+            k.ForCount("j", words, false, j => body(tap * words + j, tap * layout.InPerGroup + j * 32,
+                words == 1 ? layout.InPerGroup : Select(Lt(j, words - 1), 32, layout.UsedBits(words - 1)))));
+
+        k.ForCount("g", layout.Groups, false, gi =>
+        {
+            var root = Ref(k.Declare("root", gi * n));
+            EachWord(layout.Taps, (t, _, width) => Put(w[root * kernelWords + t], width));
+            if (n == 1) return;
+            k.For("m", 1, n, m =>
             {
-                var rest = k.Declare("rest", Xor(w[c * kernelWords + t], w[from * kernelWords + t]));
-                var bits = Ref(k.Declare("bits", Popcount(Ref(rest))));
-                k.For("b", 0, bits, _ =>
+                var c = Ref(k.Declare("c", root + m));
+                var p = Ref(k.Declare("p", parent[c]));
+                var list = Ref(k.Declare("list", Select(Lt(key[c], layout.ListBelow), 1, 0)));
+                var isList = Ne(list, 0);
+                Put(p - root, layout.ParentBits);
+                Put(list, 1);
+                // A list's count d (for a mask a put of 0 bits, before the mask so the cursor is inside the image).
+                Put(Select(isList, key[c], 0), Select(isList, layout.CountBits, 0));
+                // Mask: each word of D with its used bits.
+                EachWord(Select(isList, 0, layout.Taps), (t, _, width) => Put(Xor(w[c * kernelWords + t], w[p * kernelWords + t]), width));
+                // List: each set bit of D, lowest first, as its dense position. Signed overflow is undefined in C, so
+                // the lowest set bit is found without subtracting from a word that may be INT_MIN: bit 0, or 1 +
+                // trailing zeros of (rest >> 1).
+                EachWord(Select(isList, layout.Taps, 0), (t, start, _) =>
                 {
-                    var half = Ref(k.Declare("half", LShr(Ref(rest), 1)));
-                    var low = Ref(k.Declare("low", Select(Ne(And(Ref(rest), 1), 0), 0, Popcount(Xor(half, half - 1)))));
-                    var position = Ref(k.Declare("position", t * 32 + low));
-                    var slot = Ref(k.Declare("slot", payload + LShr(Ref(listed), 1)));
-                    k.Store(image, slot, Select(Eq(And(Ref(listed), 1), 0), position, Or(image[slot], Shl(position, 16))));
-                    k.Assign(rest, Xor(Ref(rest), Shl(1, low)));
-                    k.Assign(listed, Ref(listed) + 1);
+                    var rest = k.Declare("rest", Xor(w[c * kernelWords + t], w[p * kernelWords + t]));
+                    // The count is read once: the loop clears rest's bits as it goes.
+                    var bits = Ref(k.Declare("bits", Popcount(Ref(rest))));
+                    k.For("b", 0, bits, _ =>
+                    {
+                        var half = Ref(k.Declare("half", LShr(Ref(rest), 1)));
+                        var low = Ref(k.Declare("low", Select(Ne(And(Ref(rest), 1), 0), 0, Popcount(Xor(half, half - 1)))));
+                        Put(start + low, layout.PositionBits);
+                        k.Assign(rest, Xor(Ref(rest), Shl(1, low)));
+                    });
                 });
             });
-            k.Assign(at, payload + Select(isList, LShr(d + 1, 1), kernelWords));
         });
-        k.Store(imageWords, 0, Ref(at));
-        k.For("i", Ref(at), MstImage.Capacity(channels, kernelWords), i => k.Store(image, i, 0));
+        k.Store(imageBits, 0, Ref(cursor));
     }
 
     /// <summary>

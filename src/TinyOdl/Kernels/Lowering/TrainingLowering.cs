@@ -105,7 +105,7 @@ public static class TrainingLowering
                 [B(mr.W), B(mr.Parent), B(mr.Order), B(mr.DW)], mr.Name, 0, Pass.WeightGradient),
             MstBuildTree mb => new KernelCall(Shared(MstLowering.BuildTree(mb.Geometry, mb.MaxDepth)),
                 [B(mb.WBits), B(mb.Tree.PreviousBits), B(mb.Tree.Built), B(mb.Tree.Parent), B(mb.Tree.Order), B(mb.Tree.Key), B(mb.Tree.InTree), B(mb.Tree.Depth),
-                    B(mb.Tree.Image), B(mb.Tree.ImageWords)],
+                    B(mb.Tree.Image), B(mb.Tree.ImageBits)],
                 mb.Name, 0, Pass.Forward),
             SignActivations sa => new KernelCall(Shared(BinaryLowering.Signs(sa.Channels, SignWindow(sa), sa.OnesFrame, T(sa.Y), target)), [B(sa.X), B(sa.Y)], sa.Name, 0, Pass.WeightGradient),
             ScaledSignWeights ss => new KernelCall(Shared(BinaryLowering.ScaledSigns(ss.Alpha.Elements, ss.W.Elements / ss.Alpha.Elements, T(ss.Y), target)),
