@@ -78,26 +78,33 @@ internal static class Reports
 
     /// <summary>
     /// Per binary layer, MST compression (docs/BINARY.md) for the initial weights and for the weights after the
-    /// run the evaluator just simulated: bit operations per output pixel and weight storage, plain vs MST, and depth.
+    /// run the evaluator just simulated: bit operations per output pixel, weight storage in bits (plain K bits per
+    /// channel vs the MST weight image the device writes, whose bit count is the cost formula's), the image's bytes vs
+    /// the packed weights' bytes (which hold each tap's zero tail bits), the children's forms, and depth.
     /// </summary>
     public static void BinaryLayers(CompiledModel m, IReadOnlyList<ProtocolLine> expected)
     {
         var layers = m.Model.Nodes.OfType<Graph.BinaryLayerNode>().ToArray();
         if (layers.Length == 0) return;
         var final = expected.Where(l => l.Keyword == "param").ToDictionary(l => l.Fields[0], l => l.Fields.Skip(2).Select(Protocol.ParseF32).ToArray());
-        var t = new Table().Title("Binary layers: MST compression per output pixel (bit operations) and of the weights (bits)")
+        var t = new Table().Title("Binary layers: MST compression per output pixel (bit operations) and of the weights (bits; bytes as stored in 32-bit words)")
             .AddColumn("Layer").AddColumn("Weights").AddColumn(new TableColumn("Bit ops plain").RightAligned()).AddColumn(new TableColumn("Bit ops MST").RightAligned())
-            .AddColumn(new TableColumn("Storage plain").RightAligned()).AddColumn(new TableColumn("Storage MST").RightAligned()).AddColumn(new TableColumn("Tree depth").RightAligned());
+            .AddColumn(new TableColumn("Storage plain").RightAligned()).AddColumn(new TableColumn("Storage MST (image)").RightAligned())
+            .AddColumn(new TableColumn("Packed bytes").RightAligned()).AddColumn(new TableColumn("Image bytes").RightAligned())
+            .AddColumn(new TableColumn("Masks / lists").RightAligned()).AddColumn(new TableColumn("Tree depth").RightAligned());
         foreach (var layer in layers)
         {
             var runs = new List<(string, IReadOnlyList<float>)> { ("initial", layer.Weight.Initial) };
             if (final.TryGetValue(layer.Weight.Name, out var trained)) runs.Add(("after the run", trained));
             foreach (var (when, weights) in runs)
             {
-                var plan = Passes.Binary.BinaryLayerPlan.For(layer.Name, layer.Geometry, weights);
+                var plan = Passes.Binary.BinaryLayerPlan.For(layer.Name, layer.Geometry, weights, layer.Mst?.MaxDepth);
                 string Share(long mst, long plain) => $"{mst:N0} ({100.0 * mst / plain:F0} %)";
                 t.AddRow(Markup.Escape(layer.Name), when, plan.PlainBitOps.ToString("N0"), Share(plan.MstBitOps, plan.PlainBitOps),
-                    plan.PlainStorageBits.ToString("N0"), Share(plan.MstStorageBits, plan.PlainStorageBits), plan.MaxDepth.ToString());
+                    plan.PlainStorageBits.ToString("N0"), Share(plan.MstStorageBits, plan.PlainStorageBits),
+                    (plan.PlainWords * 4L).ToString("N0"), Share(plan.Image.Bytes, plan.PlainWords * 4L),
+                    $"{plan.Image.Masks} / {plan.Image.Lists}",
+                    plan.MaxDepth.ToString());
             }
         }
         AnsiConsole.Write(t);

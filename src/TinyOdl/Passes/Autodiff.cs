@@ -161,7 +161,9 @@ public static class Autodiff
                         TrainingTensor Ints(string what, int n, TensorRole role) => Add($"{bl.Name}_mst_{what}", new Shape(n), role, DataType.Bits32);
                         var tree = new MstTreeTensors(Ints("previous_bits", wBits.Elements, TensorRole.LayerState), Ints("built", 1, TensorRole.LayerState),
                             Ints("parent", g.OutChannels, TensorRole.LayerState), Ints("order", g.OutChannels, TensorRole.LayerState),
-                            Ints("key", g.OutChannels, TensorRole.Scratch), Ints("in_tree", g.OutChannels, TensorRole.Scratch), Ints("depth", g.OutChannels, TensorRole.Scratch));
+                            Ints("key", g.OutChannels, TensorRole.Scratch), Ints("in_tree", g.OutChannels, TensorRole.Scratch), Ints("depth", g.OutChannels, TensorRole.Scratch),
+                            Ints("image", Binary.MstImage.Layout.Of(g).CapacityWords, TensorRole.LayerState),
+                            Ints("image_bits", 1, TensorRole.LayerState));
                         ops.Add(new MstBuildTree(bl.Name + "_mst_tree", wBits, tree, g, option.MaxDepth));
                         mst = trees[bl] = new MstForwardTensors(tree.Parent, tree.Order, Ints("accumulators", g.OutChannels, TensorRole.Scratch));
                     }

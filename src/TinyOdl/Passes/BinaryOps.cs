@@ -34,18 +34,23 @@ public sealed record XnorConvForward(string Name, TrainingTensor XBits, Training
 /// <summary>The MST forward's tree (from <see cref="MstBuildTree"/>) and its per-pixel accumulators (scratch).</summary>
 public sealed record MstForwardTensors(TrainingTensor Parent, TrainingTensor Order, TrainingTensor Accumulators);
 
-/// <summary>A binary layer's MST: the tree (layer state, kept across steps) and Prim's working arrays (scratch).</summary>
+/// <summary>
+/// A binary layer's MST: the tree and the weight image written with it (<see cref="Binary.MstImage"/>; layer state,
+/// kept across steps) and Prim's working arrays (scratch).
+/// </summary>
 public sealed record MstTreeTensors(TrainingTensor PreviousBits, TrainingTensor Built, TrainingTensor Parent, TrainingTensor Order,
-    TrainingTensor Key, TrainingTensor InTree, TrainingTensor Depth);
+    TrainingTensor Key, TrainingTensor InTree, TrainingTensor Depth, TrainingTensor Image, TrainingTensor ImageBits);
 
 /// <summary>
 /// Rebuilds a binary layer's MST on the device (Prim, the tie-breaking rule of MstPlanner) when any packed weight bit
-/// differs from the bits the tree was built for, or on the first call; otherwise one pass comparing words.
+/// differs from the bits the tree was built for, or on the first call, and then writes the layer's weight image;
+/// otherwise one pass comparing words.
 /// </summary>
 public sealed record MstBuildTree(string Name, TrainingTensor WBits, MstTreeTensors Tree, ConvGeometry Geometry, int? MaxDepth) : TrainingOp(Name, Phase.Forward)
 {
     public override IEnumerable<TrainingTensor> Reads => [WBits, Tree.PreviousBits, Tree.Built];
-    public override IEnumerable<TrainingTensor> Writes => [Tree.PreviousBits, Tree.Built, Tree.Parent, Tree.Order, Tree.Key, Tree.InTree, Tree.Depth];
+    public override IEnumerable<TrainingTensor> Writes => [Tree.PreviousBits, Tree.Built, Tree.Parent, Tree.Order, Tree.Key, Tree.InTree, Tree.Depth,
+        Tree.Image, Tree.ImageBits];
 }
 
 /// <summary>

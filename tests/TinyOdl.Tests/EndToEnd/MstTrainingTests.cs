@@ -11,7 +11,8 @@ namespace TinyOdl.Tests.EndToEnd;
 
 /// <summary>
 /// MST compression of binary layers inside training (docs/BINARY.md): the tree is rebuilt on the device whenever a sign
-/// flips, the MST forward gives the plain XNOR forward's bits, and the device's tree is the compile-time planner's.
+/// flips, the MST forward gives the plain XNOR forward's bits, and the device's tree is the compile-time planner's and
+/// its weight image the encoder's.
 /// </summary>
 public sealed class MstTrainingTests
 {
@@ -85,6 +86,17 @@ public sealed class MstTrainingTests
             Assert.Equal(tree.Parent, Ints(param[layer.Name + "_mst_parent"]));
             Assert.Equal(tree.Order, Ints(param[layer.Name + "_mst_order"]));
             if (maxDepth is { } limit) Assert.True(tree.MaxDepth <= limit);
+
+            // The weight image the device wrote with that tree: the encoder's bits, zeros after them, as long as the
+            // planner's storage count, and it decodes to the bits the tree was built for.
+            var layout = MstImage.Layout.Of(g);
+            var image = Ints(param[layer.Name + "_mst_image"]).Select(v => unchecked((uint)v)).ToArray();
+            var encoded = MstImage.Encode(channels, tree, layout);
+            Assert.Equal([encoded.Bits], Ints(param[layer.Name + "_mst_image_bits"]));
+            Assert.Equal(encoded.Words, image[..encoded.Words.Length]);
+            Assert.All(image[encoded.Words.Length..], v => Assert.Equal(0u, v));
+            Assert.Equal(MstPlanner.BuildGroups(channels, g.Groups, maxDepth).Sum(t => MstPlanner.Cost(t, layout.KBits).MstStorageBits), encoded.Bits);
+            Assert.Equal(channels, MstImage.Decode(image, layout).Kernels);
         }
     }
 

@@ -148,19 +148,42 @@ public class MstKernelTests
         return tree;
     }
 
-    /// <summary>The planner's tree for each group, over the same per-channel bit vectors, in global channel indices.</summary>
-    private static MstTree Planned(ConvGeometry g, int? maxDepth, int[] wBits)
+    /// <summary>Each channel's packed kernel, as the planner and <see cref="MstImage"/> take them.</summary>
+    private static uint[][] Channels(ConvGeometry g, int[] wBits)
     {
         int kernelWords = g.Window.KernelArea * g.SignWords;
-        var channels = Enumerable.Range(0, g.OutChannels)
+        return Enumerable.Range(0, g.OutChannels)
             .Select(co => wBits.AsSpan(co * kernelWords, kernelWords).ToArray().Select(v => (uint)v).ToArray()).ToArray();
-        return MstTree.Join(MstPlanner.BuildGroups(channels, g.Groups, maxDepth));
     }
 
-    /// <summary>The device tree is the planner's: parent, order, and the scratch that ends as depth and distance.</summary>
+    /// <summary>The planner's tree for each group, over the same per-channel bit vectors, in global channel indices.</summary>
+    private static MstTree Planned(ConvGeometry g, int? maxDepth, int[] wBits) =>
+        MstTree.Join(MstPlanner.BuildGroups(Channels(g, wBits), g.Groups, maxDepth));
+
+    /// <summary>
+    /// The device's image is <see cref="MstImage.Encode"/>'s bits, then zeros to the end of the tensor; its length is
+    /// the planner's storage count, and it decodes to the bits the tree was built for.
+    /// </summary>
+    private static void AssertImage(Invocation tree, ConvGeometry g, int? maxDepth, int[] wBits)
+    {
+        var layout = MstImage.Layout.Of(g);
+        var channels = Channels(g, wBits);
+        var trees = MstPlanner.BuildGroups(channels, g.Groups, maxDepth);
+        var expected = MstImage.Encode(channels, MstTree.Join(trees), layout);
+        var image = tree.Ints("image").Select(v => (uint)v).ToArray();
+        Assert.Equal(layout.CapacityWords, image.Length);
+        Assert.Equal([expected.Bits], tree.Ints("image_bits"));
+        Assert.Equal(expected.Words, image[..expected.Words.Length]);
+        Assert.All(image[expected.Words.Length..], v => Assert.Equal(0u, v));
+        Assert.Equal(trees.Sum(t => MstPlanner.Cost(t, layout.KBits).MstStorageBits), expected.Bits);
+        Assert.Equal(channels, MstImage.Decode(image, layout).Kernels);
+    }
+
+    /// <summary>The device tree is the planner's: parent, order, the scratch that ends as depth and distance, and the image.</summary>
     private static void AssertPlannerTree(Invocation tree, ConvGeometry g, int? maxDepth, int[] wBits)
     {
         var expected = Planned(g, maxDepth, wBits);
+        AssertImage(tree, g, maxDepth, wBits);
         Assert.Equal(expected.Parent, tree.Ints("parent"));
         Assert.Equal(expected.Order, tree.Ints("order"));
         Assert.Equal(expected.Depth, tree.Ints("depth"));
@@ -225,14 +248,16 @@ public class MstKernelTests
             int? maxDepth = c.Layer.Mode == 0 ? null : c.Layer.DepthLimit;
             var wBits = Pack(c.Layer).Weights.Ints("bits");
             var tree = BuildTree(g, maxDepth, wBits);
-            var (parent, order) = (tree.Ints("parent"), tree.Ints("order"));
+            var (parent, order, image, imageBits) = (tree.Ints("parent"), tree.Ints("order"), tree.Ints("image"), tree.Ints("image_bits"));
 
-            // Same bits: the rebuild loop does not run, so the poisoned scratch survives and the tree stays.
+            // Same bits: the rebuild loop does not run, so the poisoned scratch survives and the tree and image stay.
             foreach (var scratch in new[] { "key", "in_tree", "depth" })
                 tree.SetInts(scratch, Enumerable.Repeat(Poison, g.OutChannels).ToArray());
             tree.Run();
             Assert.Equal(parent, tree.Ints("parent"));
             Assert.Equal(order, tree.Ints("order"));
+            Assert.Equal(image, tree.Ints("image"));
+            Assert.Equal(imageBits, tree.Ints("image_bits"));
             foreach (var scratch in new[] { "key", "in_tree", "depth" })
                 Assert.All(tree.Ints(scratch), v => Assert.Equal(Poison, v));
             Assert.Equal(wBits, tree.Ints("previous_bits"));
@@ -259,6 +284,40 @@ public class MstKernelTests
         Assert.Equal([-1, 0, 0, 0, 0, 0], tree.Ints("parent"));
         Assert.Equal([0, 1, 2, 3, 4, 5], tree.Ints("order"));
         AssertPlannerTree(tree, g, null, wBits);
+    }
+
+    /// <summary>
+    /// Raw kernel words, not from packing: every bit of a word in use (bit 31 included, so a word of D can be INT_MIN,
+    /// which the device's lowest-set-bit step must handle without signed overflow), near copies of few prototypes so
+    /// lists, masks and ties occur, and kernels of 65,568 bits (17-bit positions).
+    /// </summary>
+    [Fact]
+    public void Device_image_is_the_encoders_for_raw_words()
+    {
+        var cases =
+            from groupSize in Gen.Int[1, 9]
+            from groups in Gen.Int[1, 3]
+            from kernelWords in Gen.OneOf(Gen.Int[1, 5], Gen.Int[1, 5], Gen.Int[1, 5], Gen.Const(2049))
+            from prototypes in Gen.Int.Array[2 * kernelWords]
+            from flips in Gen.Int[0, 1_000_000].Array[groupSize * groups * 4]
+            from high in Gen.Bool
+            from limit in Gen.OneOf(Gen.Const((int?)null), Gen.Int[1, 3].Select(v => (int?)v))
+            select (Geometry: new ConvGeometry(32 * kernelWords * groups, groupSize * groups, groups, new Window2d(1, 1, 1, 1)),
+                Words: Enumerable.Range(0, groupSize * groups).SelectMany(c =>
+                {
+                    var bits = prototypes.AsSpan(c % 2 * kernelWords, kernelWords).ToArray();
+                    for (int f = 0; f < flips[c * 4] % 4; f++)
+                    {
+                        int position = high ? 31 + 32 * (flips[c * 4 + 1 + f] % kernelWords) : flips[c * 4 + 1 + f] % (32 * kernelWords);
+                        bits[position / 32] ^= 1 << (position % 32);
+                    }
+                    return bits;
+                }).ToArray(), Limit: limit);
+        cases.Sample(c =>
+        {
+            var tree = BuildTree(c.Geometry, c.Limit, c.Words);
+            AssertPlannerTree(tree, c.Geometry, c.Limit, c.Words);
+        }, iter: 120);
     }
 
     [Fact]

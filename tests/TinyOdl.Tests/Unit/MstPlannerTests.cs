@@ -96,18 +96,22 @@ public class MstPlannerTests
     [Fact]
     public void Cost_counts_bit_operations_and_picks_the_smaller_difference_form()
     {
-        // Cout 4, K 8: parent index 2 bits, bit position 3 bits. Children d=1, 1 (lists of 3 bits) and d=4 (list of 12 > mask of 8).
+        // Cout 4, K 8: parent index 2 bits, form bit, count ceil(log2 9) = 4 bits, positions 3 bits. Children d=1, 1
+        // (lists of 4 + 3 = 7 < 8 bits) and d=4 (a list of 4 + 12 bits > the mask of 8).
         var cost = MstPlanner.Cost(MstPlanner.Build(Chain), 8);
         Assert.Equal(new MstCost(Channels: 4, KBits: 8, PlainBitOps: 32, MstBitOps: 8 + 6, PlainStorageBits: 32,
-            MstStorageBits: 8 + (2 + 3) + (2 + 3) + (2 + 8), MaskChildren: 1, ListChildren: 2), cost);
+            MstStorageBits: 8 + (2 + 1 + 4 + 3) + (2 + 1 + 4 + 3) + (2 + 1 + 8), MaskChildren: 1, ListChildren: 2), cost);
     }
 
     [Fact]
     public void Cost_prefers_the_mask_on_a_tie_and_can_exceed_plain_storage()
     {
-        // K 16: a list of 4 positions is 4 * 4 = 16 bits, as long as the mask. Cout 2: parent index 1 bit.
-        var cost = MstPlanner.Cost(MstPlanner.Build(Kernels(0x0000, 0x000F)), 16);
-        Assert.Equal(new MstCost(2, 16, 32, 20, 32, 16 + 1 + 16, MaskChildren: 1, ListChildren: 0), cost);
+        // K 12: count ceil(log2 13) = 4 bits, positions 4 bits, so a list of 2 positions is 4 + 8 = 12 bits, as long
+        // as the mask. Cout 2: parent index 1 bit, then the form bit.
+        var cost = MstPlanner.Cost(MstPlanner.Build(Kernels(0x000, 0x003)), 12);
+        Assert.Equal(new MstCost(2, 12, 24, 14, 24, 12 + 1 + 1 + 12, MaskChildren: 1, ListChildren: 0), cost);
+        // One bit fewer is a list: 1 + 1 + 4 + 4.
+        Assert.Equal(12 + 1 + 1 + 4 + 4, MstPlanner.Cost(MstPlanner.Build(Kernels(0x000, 0x001)), 12).MstStorageBits);
         var single = MstPlanner.Cost(MstPlanner.Build(Kernels(0b1)), 1);
         Assert.Equal(new MstCost(1, 1, 1, 1, 1, 1, 0, 0), single);
     }

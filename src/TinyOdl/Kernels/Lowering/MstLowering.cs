@@ -23,10 +23,11 @@ internal static class MstLowering
     /// Rebuilds each group's tree when the weight signs changed since the last build. Buffers, in order: w_bits (in),
     /// previous_bits (in/out: the bits the tree was built for), built (I32[1], 0 until the first build), parent
     /// (global channel index, -1 for each group's root), order (group g's channels in insertion order at
-    /// [g * OutPerGroup, ...)), and scratch key (ends as each channel's distance to its parent), in_tree, depth.
+    /// [g * OutPerGroup, ...)), scratch key (ends as each channel's distance to its parent), in_tree, depth, and the
+    /// weight image (<see cref="MstImage"/>, layer state like the tree) and its used length in bits, image_bits.
     /// Cost: one XOR per weight word to detect a change; a rebuild computes each pair of a group's channels' Hamming
     /// distance at most once, Groups * OutPerGroup^2 / 2 * KH * KW * words popcounts (O(Cout^2 * K / 32)), plus
-    /// O(Cout^2) compares to pick the next channel.
+    /// O(Cout^2) compares to pick the next channel, plus one pass over the weights to write the image.
     /// </summary>
     /// <param name="maxDepth">The planner's depth limit (at least 1), or null for a minimum spanning tree.</param>
     public static Kernel BuildTree(ConvGeometry g, int? maxDepth)
@@ -43,6 +44,9 @@ internal static class MstLowering
         var key = k.Output("key", ScalarType.I32, channels);
         var inTree = k.Output("in_tree", ScalarType.I32, channels);
         var depth = k.Output("depth", ScalarType.I32, channels);
+        var layout = MstImage.Layout.Of(g);
+        var image = k.Output("image", ScalarType.I32, layout.CapacityWords);
+        var imageBits = k.Output("image_bits", ScalarType.I32, 1);
 
         // start + the Hamming distance of channels a and b over their first `count` words, as local `name`.
         Expr Distance(string name, Expr a, Expr b, Expr start, Expr count)
@@ -109,12 +113,87 @@ internal static class MstLowering
                     });
                 });
             });
+            WriteImage(k, layout, w, parent, key, image, imageBits);
             k.For("i", 0, channels * kernelWords, i => k.Store(previous, i, w[i]));
             k.Store(built, 0, 1);
         });
         string groups = g.Groups > 1 ? $"_g{g.Groups}" : "";
         string limitTag = maxDepth is { } l ? $"_depth{l}" : "";
         return k.BuildKernel($"mst_build_{channels}x{g.InPerGroup}x{g.Window.KernelH}x{g.Window.KernelW}{groups}{limitTag}");
+    }
+
+    /// <summary>
+    /// The layer's weight image, <see cref="MstImage.Encode"/>'s bit stream (docs/BINARY.md, "Stored form"), from the
+    /// trees just built: the image is zeroed, then per group in channel order the root's K bits, and for every other
+    /// channel its parent index within the group, the form bit and D = w_p XOR w_c as a mask (K bits) or as a count
+    /// and D's bit positions (list iff d &lt; <see cref="MstImage.Layout.ListBelow"/>). d is key[c], which Prim leaves
+    /// as the distance to the parent. Kernel bits go one packed word at a time (its used bits: the zero tail bits of
+    /// a tap's last word are not stored); image_bits gets the used length. Kernel IR has no `if`: each form is a loop
+    /// that runs 0 times or fully. Cost per rebuild: zeroing the image, one pass over the weight words, plus per
+    /// listed bit a few word operations.
+    /// </summary>
+    private static void WriteImage(KernelBuilder k, MstImage.Layout layout, BufferParam w, BufferParam parent, BufferParam key,
+        BufferParam image, BufferParam imageBits)
+    {
+        int n = layout.PerGroup, words = layout.SignWords, kernelWords = layout.KernelWords, last = layout.CapacityWords - 1;
+        k.For("i", 0, layout.CapacityWords, i => k.Store(image, i, 0));
+        var cursor = k.Declare("cursor", 0);
+
+        // put(value, width), value < 2^width: the low bits at the cursor's word, the rest in the next one (a spill
+        // of 0 when the field ends in its word; the last word takes its own 0 instead of a word past the end).
+        // Logical shifts on the word: value >> 1 >> (31 - off) is value >> (32 - off), 0 when off = 0.
+        void Put(Expr value, Expr width)
+        {
+            var v = Ref(k.Declare("value", value));
+            var at = Ref(k.Declare("at", LShr(Ref(cursor), 5)));
+            var off = Ref(k.Declare("off", And(Ref(cursor), 31)));
+            k.Store(image, at, Or(image[at], Shl(v, off)));
+            var next = Ref(k.Declare("next", Min(at + 1, last)));
+            k.Store(image, next, Or(image[next], LShr(LShr(v, 1), 31 - off)));
+            k.Assign(cursor, Ref(cursor) + width);
+        }
+
+        // body(word index t within the kernel, dense position of its bit 0, used bits) over `taps` taps (0 or all).
+        void EachWord(Expr taps, Action<Expr, Expr, Expr> body) => k.For("tap", 0, taps, tap =>
+            k.ForCount("j", words, false, j => body(tap * words + j, tap * layout.InPerGroup + j * 32,
+                words == 1 ? layout.InPerGroup : Select(Lt(j, words - 1), 32, layout.UsedBits(words - 1)))));
+
+        k.ForCount("g", layout.Groups, false, gi =>
+        {
+            var root = Ref(k.Declare("root", gi * n));
+            EachWord(layout.Taps, (t, _, width) => Put(w[root * kernelWords + t], width));
+            if (n == 1) return;
+            k.For("m", 1, n, m =>
+            {
+                var c = Ref(k.Declare("c", root + m));
+                var p = Ref(k.Declare("p", parent[c]));
+                var list = Ref(k.Declare("list", Select(Lt(key[c], layout.ListBelow), 1, 0)));
+                var isList = Ne(list, 0);
+                Put(p - root, layout.ParentBits);
+                Put(list, 1);
+                // A list's count d (for a mask a put of 0 bits, before the mask so the cursor is inside the image).
+                Put(Select(isList, key[c], 0), Select(isList, layout.CountBits, 0));
+                // Mask: each word of D with its used bits.
+                EachWord(Select(isList, 0, layout.Taps), (t, _, width) => Put(Xor(w[c * kernelWords + t], w[p * kernelWords + t]), width));
+                // List: each set bit of D, lowest first, as its dense position. Signed overflow is undefined in C, so
+                // the lowest set bit is found without subtracting from a word that may be INT_MIN: bit 0, or 1 +
+                // trailing zeros of (rest >> 1).
+                EachWord(Select(isList, layout.Taps, 0), (t, start, _) =>
+                {
+                    var rest = k.Declare("rest", Xor(w[c * kernelWords + t], w[p * kernelWords + t]));
+                    // The count is read once: the loop clears rest's bits as it goes.
+                    var bits = Ref(k.Declare("bits", Popcount(Ref(rest))));
+                    k.For("b", 0, bits, _ =>
+                    {
+                        var half = Ref(k.Declare("half", LShr(Ref(rest), 1)));
+                        var low = Ref(k.Declare("low", Select(Ne(And(Ref(rest), 1), 0), 0, Popcount(Xor(half, half - 1)))));
+                        Put(start + low, layout.PositionBits);
+                        k.Assign(rest, Xor(Ref(rest), Shl(1, low)));
+                    });
+                });
+            });
+        });
+        k.Store(imageBits, 0, Ref(cursor));
     }
 
     /// <summary>

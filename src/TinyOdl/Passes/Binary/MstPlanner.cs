@@ -48,20 +48,21 @@ public sealed record MstTree(int[] Parent, int[] Order, int[] Depth, int[] Dista
 /// <list type="bullet">
 /// <item><see cref="PlainBitOps"/> = Cout * K; <see cref="MstBitOps"/> = K + sum_v d_v (root in full, then each edge's differing bits).</item>
 /// <item><see cref="PlainStorageBits"/> = Cout * K (every kernel bit-packed).</item>
-/// <item><see cref="MstStorageBits"/> = K (the root kernel) + sum over children of
-/// ceil(log2(Cout)) (the parent index) + min(K, d_v * ceil(log2(K))): the difference D either as a K-bit mask or as a
-/// list of the d_v differing bit positions, each ceil(log2(K)) bits. The list is chosen only when strictly smaller;
-/// on a tie the mask wins because it needs no decoding. The list length is not counted: it is d_v, the edge weight,
-/// which the plan carries anyway.</item>
+/// <item><see cref="MstStorageBits"/> = the bits of the layer's weight image (<see cref="MstImage"/>, docs/BINARY.md
+/// "Stored form"), exactly: K (the root kernel) + sum over children of B_p + 1 + (list ? B_c + d_v * B_k : K), with
+/// B_p = ceil(log2(Cout)) the parent index (Cout of the tree: a group's channels), 1 the form bit, and the difference D either as a K-bit mask or as a list
+/// of B_c = ceil(log2(K + 1)) bits of count d_v followed by d_v bit positions of B_k = ceil(log2(K)) bits. The list is
+/// chosen iff B_c + d_v * B_k &lt; K strictly; on a tie the mask wins because it needs no decoding.</item>
 /// </list>
-/// Storage can exceed the plain layout (a child far from every other channel pays its parent index on top of K bits).
+/// Storage can exceed the plain layout (a child far from every other channel pays its parent index and form bit on
+/// top of K bits).
 /// </summary>
 /// <param name="Channels">Cout.</param>
 /// <param name="KBits">K, the bits of one kernel.</param>
 /// <param name="PlainBitOps">Cout * K.</param>
 /// <param name="MstBitOps">K + total tree distance.</param>
 /// <param name="PlainStorageBits">Cout * K.</param>
-/// <param name="MstStorageBits">Root kernel plus each child's parent index and difference (mask or list).</param>
+/// <param name="MstStorageBits">The weight image's bits: root kernel plus each child's parent index, form bit and difference (mask or list).</param>
 /// <param name="MaskChildren">Children whose difference is stored as a K-bit mask.</param>
 /// <param name="ListChildren">Children whose difference is stored as a list of bit positions.</param>
 public sealed record MstCost(int Channels, int KBits, long PlainBitOps, long MstBitOps, long PlainStorageBits, long MstStorageBits,
@@ -164,7 +165,6 @@ public static class MstPlanner
         ArgumentNullException.ThrowIfNull(tree);
         if (kBits < 1) throw TinyOdlException.At("k_bits", $"must be at least 1, got {kBits}");
         int n = tree.Count;
-        int parentBits = CeilLog2(n), positionBits = CeilLog2(kBits);
         long storage = kBits;
         int masks = 0, lists = 0;
         for (int v = 0; v < n; v++)
@@ -173,14 +173,11 @@ public static class MstPlanner
             int d = tree.Distance[v];
             if (d > kBits)
                 throw TinyOdlException.At("k_bits", $"channel {v} differs from its parent in {d} bits, more than K = {kBits}; the tree was built for longer kernels");
-            long list = (long)d * positionBits;
-            if (list < kBits) { lists++; storage += parentBits + list; }
-            else { masks++; storage += parentBits + kBits; }
+            if (MstImage.UsesList(d, kBits)) lists++;
+            else masks++;
+            storage += MstImage.ChildBits(d, n, kBits);
         }
         long plain = (long)n * kBits;
         return new MstCost(n, kBits, plain, kBits + (long)tree.TotalDistance, plain, storage, masks, lists);
     }
-
-    /// <summary>Bits to tell <paramref name="count"/> things apart: ceil(log2(count)), 0 for a single one.</summary>
-    private static int CeilLog2(int count) => count <= 1 ? 0 : BitOperations.Log2((uint)(count - 1)) + 1;
 }
