@@ -131,7 +131,7 @@ public static class JsonModelReader
                 case "binary_linear":
                 {
                     RequireObject(at, ["op", "name", "input", "precision", "out_features", "in_features", "bias", "trainable", "weights",
-                        .. op == "binary_linear" ? new[] { "mst" } : []]);
+                        .. op == "binary_linear" ? new[] { "mst", "bop" } : []]);
                     int outF = (int)Integer(Required(at, "out_features"), 1, 1 << 24);
                     if (at.Has("in_features"))
                     {
@@ -152,13 +152,13 @@ public static class JsonModelReader
                     var precision = LayerPrecision(at);
                     return Wrap(at, () => op == "linear"
                         ? b.Linear(name, input, outF, bias, trainW, trainB, w, bv, precision)
-                        : b.BinaryLinear(name, input, outF, bias, trainW, trainB, w, bv, precision, Mst(at)));
+                        : b.BinaryLinear(name, input, outF, bias, trainW, trainB, w, bv, precision, Mst(at), Bop(at)));
                 }
                 case "conv2d":
                 case "binary_conv2d":
                 {
                     RequireObject(at, ["op", "name", "input", "precision", "out_channels", "in_channels", "kernel_size", "stride", "padding", "groups", "bias", "trainable", "weights",
-                        .. op == "binary_conv2d" ? new[] { "pad_value", "mst" } : []]);
+                        .. op == "binary_conv2d" ? new[] { "pad_value", "mst", "bop" } : []]);
                     if (input.Shape.Rank != 3)
                         throw Error(at, $"shape mismatch: {op} needs a [channels, height, width] input, but '{input.Name}' is {input.Shape}");
                     int outC = (int)Integer(Required(at, "out_channels"), 1, 1 << 16);
@@ -180,7 +180,7 @@ public static class JsonModelReader
                     if (op == "conv2d") return Wrap(at, () => b.Conv2d(name, input, outC, window, groups, bias, trainW, trainB, w, bv, precision));
                     var padValue = at.Has("pad_value") ? Integer(at.Child("pad_value"), 0, 1) : 0;
                     return Wrap(at, () => b.BinaryConv2d(name, input, outC, window, groups, bias, padValue == 1 ? BinaryPadding.One : BinaryPadding.Zero,
-                        trainW, trainB, w, bv, precision, Mst(at)));
+                        trainW, trainB, w, bv, precision, Mst(at), Bop(at)));
                 }
                 case "phm_linear":
                 case "phm_conv2d":
@@ -405,6 +405,18 @@ public static class JsonModelReader
             "factored" => PhmEvaluation.Factored,
             var other => throw Error(f, $"unknown evaluation '{other}'; expected one of: auto, build, factored"),
         };
+
+        /// <summary>A binary layer's "bop": true, false, or {"threshold": tau, "adaptivity": gamma}.</summary>
+        private BopOption? Bop(Field layer)
+        {
+            if (!layer.Has("bop")) return null;
+            var f = layer.Child("bop");
+            if (f.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) return Bool(f) ? new BopOption() : null;
+            if (f.Element.ValueKind != JsonValueKind.Object) throw Error(f, "must be true, false or an object {\"threshold\": tau, \"adaptivity\": gamma}");
+            RequireObject(f, ["threshold", "adaptivity"]);
+            var defaults = new BopOption();
+            return new BopOption(f.Has("threshold") ? Float(f.Child("threshold")) : defaults.Threshold, f.Has("adaptivity") ? Float(f.Child("adaptivity")) : defaults.Adaptivity);
+        }
 
         /// <summary>A binary layer's "mst": true, false, or {"max_depth": N}.</summary>
         private MstOption? Mst(Field layer)

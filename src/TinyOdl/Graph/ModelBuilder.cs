@@ -94,25 +94,27 @@ public sealed class ModelBuilder
     /// </summary>
     public Value BinaryConv2d(string name, Value input, int outChannels, Window2d window, int groups = 1, bool bias = true,
         BinaryPadding padding = BinaryPadding.Zero, bool trainWeight = true, bool trainBias = true, float[]? weight = null, float[]? biasValues = null,
-        Precision? precision = null, MstOption? mst = null)
+        Precision? precision = null, MstOption? mst = null, BopOption? bop = null)
     {
         CheckMst(name, mst);
         var y = Conv2d(name, input, outChannels, window, groups, bias, trainWeight, trainBias, weight, biasValues, precision);
         var conv = (Conv2dNode)_nodes[^1];
+        CheckBop(name, bop, trainWeight, conv.Precision);
         CheckBinaryTaps(name, "binary_conv2d", ConvGeometry.Of(conv).Taps, conv.Precision);
-        _nodes[^1] = new BinaryConv2dNode(name, input, conv.Weight, conv.Bias, y, window, groups, padding) { Precision = conv.Precision, Mst = mst };
+        _nodes[^1] = new BinaryConv2dNode(name, input, conv.Weight, conv.Bias, y, window, groups, padding) { Precision = conv.Precision, Mst = mst, Bop = bop };
         return y;
     }
 
     /// <summary>Binary fully connected layer (XNOR-popcount); latent weights initialized as <see cref="Linear"/>'s.</summary>
     public Value BinaryLinear(string name, Value input, int outFeatures, bool bias = true, bool trainWeight = true, bool trainBias = true,
-        float[]? weight = null, float[]? biasValues = null, Precision? precision = null, MstOption? mst = null)
+        float[]? weight = null, float[]? biasValues = null, Precision? precision = null, MstOption? mst = null, BopOption? bop = null)
     {
         CheckMst(name, mst);
         var y = Linear(name, input, outFeatures, bias, trainWeight, trainBias, weight, biasValues, precision);
         var linear = (LinearNode)_nodes[^1];
+        CheckBop(name, bop, trainWeight, linear.Precision);
         CheckBinaryTaps(name, "binary_linear", linear.InFeatures, linear.Precision);
-        _nodes[^1] = new BinaryLinearNode(name, input, linear.Weight, linear.Bias, y) { Precision = linear.Precision, Mst = mst };
+        _nodes[^1] = new BinaryLinearNode(name, input, linear.Weight, linear.Bias, y) { Precision = linear.Precision, Mst = mst, Bop = bop };
         return y;
     }
 
@@ -179,6 +181,22 @@ public sealed class ModelBuilder
         var fShape = window is null ? new Shape(n, p, q) : new Shape(n, p, q, window.KernelH, window.KernelW);
         var pf = AddParameter($"{name}_f", fShape, f, MathF.Sqrt(6f / (q * kernelArea * (p + n))), trainF, name, storage);
         return (pa, pf);
+    }
+
+    /// <summary>
+    /// Bop needs a threshold &gt;= 0, an adaptivity in (0, 1] (1: m is the last gradient), weights to train, and binary32
+    /// accumulation: its moving average moves by adaptivity (1e-4) relative steps, below binary16's resolution (~1e-3).
+    /// </summary>
+    private static void CheckBop(string name, BopOption? bop, bool trainWeight, Precision precision)
+    {
+        if (bop is null) return;
+        if (!(bop.Threshold >= 0f && float.IsFinite(bop.Threshold)))
+            throw TinyOdlException.At($"node '{name}'", $"bop threshold must be a finite number >= 0, got {bop.Threshold}");
+        if (!(bop.Adaptivity > 0f && bop.Adaptivity <= 1f))
+            throw TinyOdlException.At($"node '{name}'", $"bop adaptivity must be in (0, 1], got {bop.Adaptivity}");
+        if (!trainWeight) throw TinyOdlException.At($"node '{name}'", "bop trains the weights, but they are frozen (trainable weight false)");
+        if (precision.Accumulation() != DataType.Float32)
+            throw TinyOdlException.At($"node '{name}'", $"bop needs binary32 accumulation (fp32 or fp16-mixed), not {precision.Name()}: its moving average takes steps below binary16's resolution");
     }
 
     /// <summary>A depth limit of 0 would leave no channel to compute from the root.</summary>

@@ -48,6 +48,9 @@ public abstract record BinaryLayerNode(string Name, Value Input, Parameter Weigh
     /// <summary>MST compression of the forward pass (docs/BINARY.md), or null for the plain XNOR-popcount.</summary>
     public MstOption? Mst { get; init; }
 
+    /// <summary>Train the binary weights with Bop (docs/BINARY.md) instead of the model's SGD on latent weights, or null.</summary>
+    public BopOption? Bop { get; init; }
+
     /// <summary>The layer as a convolution (a linear layer is a 1x1 convolution of a 1x1 image).</summary>
     public abstract ConvGeometry Geometry { get; }
     public override IEnumerable<Value> Inputs => Bias is null ? [Input, Weight.Value] : [Input, Weight.Value, Bias.Value];
@@ -60,6 +63,14 @@ public abstract record BinaryLayerNode(string Name, Value Input, Parameter Weigh
 /// loss, which pulls children's signs toward their parents' and shortens the tree (docs/BINARY.md).
 /// </summary>
 public sealed record MstOption(int? MaxDepth = null, float Regularization = 0f);
+
+/// <summary>
+/// The Bop optimizer (Helwegen et al., NeurIPS 2019) for a binary layer's weights: no step size, no latent magnitudes
+/// to learn. Per weight, m = m + Adaptivity * (g - m), an exponential moving average of the gradient, and the weight's
+/// sign flips when w * m &gt; Threshold (the gradient has consistently pushed against its sign). Flipping keeps |W|, so
+/// alpha = mean |W| stays what initialization made it (docs/BINARY.md, "Bop").
+/// </summary>
+public sealed record BopOption(float Threshold = 1e-8f, float Adaptivity = 1e-4f);
 
 /// <summary>Binary 2-D convolution over a CHW input; W has shape [out, in / groups, kh, kw].</summary>
 public sealed record BinaryConv2dNode(string Name, Value Input, Parameter Weight, Parameter? Bias, Value Output, Window2d Window, int Groups, BinaryPadding Padding)

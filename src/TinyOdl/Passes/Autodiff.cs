@@ -273,6 +273,12 @@ public static class Autodiff
         void Update(Parameter? p)
         {
             if (p is null || !p.Trainable || !paramGrads.TryGetValue(p, out var g)) return;
+            if (owner[p] is BinaryLayerNode { Bop: { } bop } bl && bl.Weight == p)
+            {
+                var m = Add("m_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, bl.Precision.Accumulation());
+                ops.Add(new BopUpdate(p.Name + "_bop", parameters[p], g, m, bop, model.Optimizer.LossScale, bl.Precision));
+                return;
+            }
             var v = model.Optimizer.HasMomentum ? Add("v_" + p.Name, p.Value.Shape, TensorRole.OptimizerState, p.Value.Type) : null;
             bool latentBinary = owner[p] is BinaryLayerNode b && b.Weight == p;
             ops.Add(new SgdUpdate(p.Name + "_sgd", parameters[p], g, v, model.Optimizer, owner[p].Precision, ClipToUnit: latentBinary));

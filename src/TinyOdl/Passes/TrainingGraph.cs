@@ -163,6 +163,16 @@ public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor
 }
 
 /// <summary>
+/// Bop (docs/BINARY.md): m = m + gamma * (g - m); W = -W where W * m &gt; tau. Momentum is optimizer state of W's type.
+/// </summary>
+public sealed record BopUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor Momentum, BopOption Option, float LossScale, Precision Precision)
+    : TrainingOp(Name, Phase.Update)
+{
+    public override IEnumerable<TrainingTensor> Reads => [Param, Grad, Momentum];
+    public override IEnumerable<TrainingTensor> Writes => [Param, Momentum];
+}
+
+/// <summary>
 /// The whole training step as a list of ops in execution order (forward, loss, backward, update), produced
 /// from a <see cref="Model"/> by <see cref="Autodiff"/>.
 /// </summary>

@@ -97,6 +97,19 @@ public sealed class BinaryBadInputTests
         FailsCleanly(m, [], field, reason);
     }
 
+    [Theory]
+    [InlineData("{\"adaptivity\": 0}", "", "layers[0] (bconv)", "bop adaptivity must be in (0, 1], got 0")]
+    [InlineData("{\"threshold\": -1}", "", "layers[0] (bconv)", "bop threshold must be a finite number >= 0, got -1")]
+    [InlineData("{\"gamma\": 0.001}", "", "layers[0] (bconv).bop", "gamma")]
+    [InlineData("\"yes\"", "", "layers[0] (bconv).bop", "must be true, false or an object")]
+    [InlineData("true", "fp16", "layers[0] (bconv)", "bop needs binary32 accumulation (fp32 or fp16-mixed), not fp16")]
+    public void Bad_bop_option_names_the_layer(string bop, string precision, string where, string reason)
+    {
+        var m = Bnn();
+        Conv(m)["bop"] = JsonNode.Parse(bop);
+        FailsCleanly(m, precision == "" ? [] : ["--precision", precision, "--board", ZfhBoard], where, reason);
+    }
+
     [Fact]
     public void Binary_conv2d_on_a_rank_1_input_is_a_shape_mismatch()
     {

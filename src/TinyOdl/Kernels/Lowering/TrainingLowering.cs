@@ -58,6 +58,8 @@ public static class TrainingLowering
                 [B(l.Prediction), B(l.Target), B(l.Loss), B(l.DPrediction), B(l.Scratch!)], l.Name, 0, Pass.Loss),
             SgdUpdate s => new KernelCall(Shared(SgdLowering.Update(s.Param.Elements, s.Optimizer, Numerics.Of(s.Precision), target, s.ClipToUnit)),
                 s.Velocity is null ? [B(s.Param), B(s.Grad)] : [B(s.Param), B(s.Grad), B(s.Velocity)], s.Name, 0, Pass.Update),
+            BopUpdate bu => new KernelCall(Shared(BopLowering.Update(bu.Param.Elements, bu.Option, bu.LossScale, Numerics.Of(bu.Precision), target)),
+                [B(bu.Param), B(bu.Grad), B(bu.Momentum)], bu.Name, 0, Pass.Update),
             ConvForward c => new KernelCall(Shared(ConvLowering.Forward(c.Geometry, c.B is not null, Numerics.Of(c.Precision), c.Algorithm, target)),
                 [B(c.X), B(c.W), .. Optional(c.B), B(c.Y), .. Optional(c.Columns)], c.Name, c.Geometry.Macs, Pass.Forward),
             ConvWeightGradient c => new KernelCall(Shared(ConvLowering.WeightGradient(c.Geometry, Numerics.Of(c.Precision), c.Algorithm, target)),

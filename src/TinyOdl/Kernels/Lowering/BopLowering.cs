@@ -1,0 +1,33 @@
+using System.Globalization;
+using TinyOdl.Graph;
+using static TinyOdl.Kernels.Ir;
+
+namespace TinyOdl.Kernels.Lowering;
+
+/// <summary>
+/// The Bop optimizer for a binary layer's weights (docs/BINARY.md, "Bop"; Helwegen et al., NeurIPS 2019), per weight
+/// in the accumulation type: g = grad / loss scale (exact: a power of two); m = fma(gamma, g - m, m), kept in the
+/// accumulation type (a binary16 average would not move by a 1e-4 step); the weight's sign flips, w = -1 * w (exact),
+/// where w * m &gt; tau. gamma and tau are constants of the accumulation type.
+/// </summary>
+internal static class BopLowering
+{
+    public static Kernel Update(int count, BopOption bop, float lossScale, Numerics n, KernelTarget target)
+    {
+        var a = n.Accumulate;
+        var k = new KernelBuilder();
+        var w = k.Output("w", n.Storage, count);
+        var grad = k.Input("grad", n.Storage, count);
+        var m = k.Output("m", a, count);
+        k.For("i", 0, count, target.Vector, i =>
+        {
+            var g = lossScale != 1f ? Cast(grad[i], a) * Const(1f / lossScale, a) : Cast(grad[i], a);
+            var average = Ref(k.Declare("average", Fma(Const(bop.Adaptivity, a), g - m[i], m[i])));
+            k.Store(m, i, average);
+            var weight = Ref(k.Declare("weight", w[i]));
+            k.Store(w, i, Select(Gt(Cast(weight, a) * average, Const(bop.Threshold, a)), Const(-1f, n.Storage) * weight, weight));
+        });
+        static string Tag(float v) => v.ToString("R", CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm').Replace('+', 'p');
+        return k.BuildKernel($"bop_{n.Tag}_t{Tag(bop.Threshold)}_g{Tag(bop.Adaptivity)}{LossLowering.ScaleSuffix(lossScale)}{target.Suffix}_{count.ToString(CultureInfo.InvariantCulture)}");
+    }
+}
