@@ -148,8 +148,8 @@ internal static class Reports
         TensorRole.Loss => "loss",
         TensorRole.ActivationGradient => "activation gradients",
         TensorRole.ParameterGradient => "weight gradients",
-        TensorRole.OptimizerState => "optimizer state (momentum)",
-        TensorRole.LayerState => "layer state (binary layers' MST trees)",
+        TensorRole.OptimizerState => "optimizer state (momentum, Bop averages)",
+        TensorRole.LayerState => "layer state (binary layers' MST trees and weight images)",
         TensorRole.Scratch => "scratch",
         _ => role.ToString(),
     };

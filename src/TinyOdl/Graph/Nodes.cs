@@ -67,7 +67,7 @@ public sealed record MstOption(int? MaxDepth = null, float Regularization = 0f);
 /// <summary>
 /// The Bop optimizer (Helwegen et al., NeurIPS 2019) for a binary layer's weights: no step size, no latent magnitudes
 /// to learn. Per weight, m = m + Adaptivity * (g - m), an exponential moving average of the gradient, and the weight's
-/// sign flips when w * m &gt; Threshold (the gradient has consistently pushed against its sign). Flipping keeps |W|, so
+/// sign flips when sign(w) * m &gt; Threshold (the gradient has consistently pointed along its sign). Flipping keeps |W|, so
 /// alpha = mean |W| stays what initialization made it (docs/BINARY.md, "Bop").
 /// </summary>
 public sealed record BopOption(float Threshold = 1e-8f, float Adaptivity = 1e-4f);

@@ -242,7 +242,6 @@ public static class Autodiff
             : null;
         ops.Add(new LossWithGradient(model.Loss.Name, kind, prediction, Of(model.Target), loss, dPred, scratch));
 
-
         // Adds a gradient contribution for v, computed by `write` in the storage type `type` of the consumer.
         var paramGrads = new Dictionary<Parameter, TrainingTensor>();
         void Contribute(Value v, DataType type, string producer, Func<TrainingTensor, TrainingOp> write)

@@ -163,7 +163,8 @@ public sealed record SgdUpdate(string Name, TrainingTensor Param, TrainingTensor
 }
 
 /// <summary>
-/// Bop (docs/BINARY.md): m = m + gamma * (g - m); W = -W where W * m &gt; tau. Momentum is optimizer state of W's type.
+/// Bop (docs/BINARY.md): m = m + gamma * (g - m); W = -W where sign(W) * m &gt; tau. Momentum is optimizer state in the
+/// accumulation type (binary32 also under fp16-mixed).
 /// </summary>
 public sealed record BopUpdate(string Name, TrainingTensor Param, TrainingTensor Grad, TrainingTensor Momentum, BopOption Option, float LossScale, Precision Precision)
     : TrainingOp(Name, Phase.Update)

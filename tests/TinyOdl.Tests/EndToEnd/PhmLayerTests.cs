@@ -126,14 +126,14 @@ public sealed class PhmLayerTests
             var y = b.PhmLinear("pfc", h, 3, 3, evaluation: PhmEvaluation.Factored);
             return b.SoftmaxCrossEntropy("loss", y).Build(new SgdOptimizer(0.05f, Momentum: 0.9f));
         }
-        IReadOnlyList<ProtocolLine> Run(int budget, string kernel)
+        IReadOnlyList<ProtocolLine> Run(int budget, string algorithm)
         {
             var program = Pipeline.Compile(Net(), board, im2colBudgetBytes: budget).Program;
-            Assert.Contains(program.TrainStep.Calls, c => c.Kernel.Name.StartsWith(kernel, StringComparison.Ordinal));
+            Assert.Contains(program.TrainStep.Calls, c => c.Kernel.Name.StartsWith($"phm_forward_factored_{p.KernelTag()}_{algorithm}_", StringComparison.Ordinal));
             return HarnessSimulator.Run(program, RunPlan.Verify(Data.Train, Data.Test, 5));
         }
-        var im2col = Run(Passes.Autodiff.DefaultIm2colBudgetBytes, "phm_forward_factored_im2col");
-        var direct = Run(0, "phm_forward_factored_direct");
+        var im2col = Run(Passes.Autodiff.DefaultIm2colBudgetBytes, "im2col");
+        var direct = Run(0, "direct");
         // Every line but the header (its arena size differs by the column scratch): losses, predictions, parameters.
         static string[] Body(IEnumerable<ProtocolLine> lines) => lines.Where(l => l.Keyword != "model").Select(l => l.ToString()).ToArray();
         Assert.Equal(Body(im2col), Body(direct));

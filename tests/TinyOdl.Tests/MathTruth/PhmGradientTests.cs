@@ -247,7 +247,8 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         var ty = ym.Select((v, i) => 2 * (v + Math.Abs(td[i])) / m).ToArray();
         var terms = Backward(c, Abs(a), Abs(f), Abs(h), ty);
 
-        // The built W is checked where it exists; the factored evaluation's U has the same n-term rounding bound.
+        // The built W is checked where it exists; the factored evaluation forms no W, and its output is held to the same
+        // bound below (U's n-term sums in the accumulation type take W's place in it).
         bool factored = Passes.PhmEvaluationPlan.For(model.Nodes.OfType<PhmLayerNode>().Single(), inputGradient: true).Factored;
         Assert.True(c.Evaluation == PhmEvaluation.Auto || factored == (c.Evaluation == PhmEvaluation.Factored), $"{at}: evaluation not as requested");
         Assert.True(run.Has("op_weight") != factored && run.Has("op_mixed") == factored, $"{at}: W built = {run.Has("op_weight")}, factored = {factored}");

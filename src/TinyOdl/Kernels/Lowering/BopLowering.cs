@@ -8,7 +8,8 @@ namespace TinyOdl.Kernels.Lowering;
 /// The Bop optimizer for a binary layer's weights (docs/BINARY.md, "Bop"; Helwegen et al., NeurIPS 2019), per weight
 /// in the accumulation type: g = grad / loss scale (exact: a power of two); m = fma(gamma, g - m, m), kept in the
 /// accumulation type (a binary16 average would not move by a 1e-4 step); the weight's sign flips, w = -1 * w (exact),
-/// where w * m &gt; tau. gamma and tau are constants of the accumulation type.
+/// where sign(w) * m &gt; tau, sign(w) = -1 for w &lt; 0 else +1 (the binarization's sign: only the sign is the binary weight,
+/// so the fixed latent magnitude must not scale the threshold). gamma and tau are constants of the accumulation type.
 /// </summary>
 internal static class BopLowering
 {
@@ -25,7 +26,8 @@ internal static class BopLowering
             var average = Ref(k.Declare("average", Fma(Const(bop.Adaptivity, a), g - m[i], m[i])));
             k.Store(m, i, average);
             var weight = Ref(k.Declare("weight", w[i]));
-            k.Store(w, i, Select(Gt(Cast(weight, a) * average, Const(bop.Threshold, a)), Const(-1f, n.Storage) * weight, weight));
+            var along = Select(Lt(weight, Const(0f, n.Storage)), Const(-1f, a) * average, average);
+            k.Store(w, i, Select(Gt(along, Const(bop.Threshold, a)), Const(-1f, n.Storage) * weight, weight));
         });
         static string Tag(float v) => v.ToString("R", CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm').Replace('+', 'p');
         return k.BuildKernel($"bop_{n.Tag}_t{Tag(bop.Threshold)}_g{Tag(bop.Adaptivity)}{LossLowering.ScaleSuffix(lossScale)}{target.Suffix}_{count.ToString(CultureInfo.InvariantCulture)}");

@@ -21,10 +21,10 @@ internal static class ConvLowering
     /// </summary>
     private static bool LanesOverGroups(ConvGeometry g) => g.Groups > g.OutPerGroup;
 
-    private static string Algo(ConvAlgorithm a) => a.ToString().ToLowerInvariant();
+    internal static string Algo(ConvAlgorithm a) => a.ToString().ToLowerInvariant();
 
     /// <summary>Output channels computed together (4 accumulators fit any register file).</summary>
-    private const int OutputBlock = 4;
+    internal const int OutputBlock = 4;
 
     /// <summary>The matrix-product kernels' column matrix: the input itself for pointwise layers, else an im2col scratch filled here.</summary>
     private static BufferParam ColumnMatrix(KernelBuilder k, ConvGeometry g, BufferParam x, ConvAlgorithm algorithm, KernelTarget target)

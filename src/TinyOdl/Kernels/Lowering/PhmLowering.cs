@@ -79,7 +79,8 @@ internal static class PhmLowering
     private static Expr FactorAt(PhmShape s, ConvGeometry g, Expr i, Expr p, Expr q, Expr kr, Expr kc) =>
         (((i * s.P + p) * s.Q + q) * g.Window.KernelH + kr) * g.Window.KernelW + kc;
     private static Expr FactorA(BufferParam a, PhmShape s, Expr i, Expr r, Expr c, ScalarType type) => Cast(a[(i * s.N + r) * s.N + c], type);
-    private static string FactoredTag(PhmShape s, ConvGeometry g, Numerics n) => $"{n.Tag}_n{s.N}_{g.Tag}";
+    private static string FactoredTag(PhmShape s, ConvGeometry g, Numerics n) => $"{n.Tag}_{FactoredShape(s, g)}";
+    private static string FactoredShape(PhmShape s, ConvGeometry g) => $"n{s.N}_{g.Tag}";
 
     /// <summary>U[r][i][q][pixel] = sum over c ascending of A_i[r][c] * x[c][q][pixel], fused, from +0.</summary>
     public static Kernel MixInput(PhmShape s, ConvGeometry g, Numerics n)
@@ -110,9 +111,6 @@ internal static class PhmLowering
         ConvLowering.FillColumns(k, block, u, columns, target, start);
         body(columns, 0);
     }
-
-    /// <summary>Output channels computed together, as in the convolution's matrix product.</summary>
-    private const int OutputBlock = 4;
 
     /// <summary>
     /// y[r][p] = b + sum over i, q, taps of F_i[p][q][tap] * U[r][i][q] at the tap, fused, in that order (the
@@ -154,7 +152,7 @@ internal static class PhmLowering
             // Per output block: U[r]'s columns, then y[r][p][pixel] = sum over (i, j = (q, tap)) of F_i[p][j] * column,
             // lanes over pixels, register-blocked over p (each column load serves several outputs' sums).
             k.For("ob", 0, s.N, r => BlockColumns(k, block, u, columns, r, target, (cm, start) =>
-                k.ForBlocks("p", s.P, OutputBlock, ps => k.For("pixel", 0, g.Pixels, target.Vector, pixel =>
+                k.ForBlocks("p", s.P, ConvLowering.OutputBlock, ps => k.For("pixel", 0, g.Pixels, target.Vector, pixel =>
                 {
                     var sums = ps.Select(p => k.Declare("sum", Start(r, p))).ToArray();
                     k.For("i", 0, s.N, i => k.For("j", 0, run, j =>
@@ -167,10 +165,8 @@ internal static class PhmLowering
                         k.Store(y, (r * s.P + ps[m]) * g.Pixels + pixel, Cast(Ref(sums[m]), n.Storage));
                 }))));
         }
-        return k.BuildKernel($"phm_forward_factored_{AlgorithmTag(algorithm)}{target.Suffix}_{FactoredTag(s, g, n)}{(bias ? "" : "_nobias")}");
+        return k.BuildKernel($"phm_forward_factored_{n.Tag}_{ConvLowering.Algo(algorithm)}{target.Suffix}_{FactoredShape(s, g)}{(bias ? "" : "_nobias")}");
     }
-
-    private static string AlgorithmTag(ConvAlgorithm a) => a.ToString().ToLowerInvariant();
 
     /// <summary>
     /// dF_i[p][q][tap] = sum over r, then output pixels (row-major), of dy[r][p] * U[r][i][q] at the tap, fused, from +0
@@ -215,7 +211,7 @@ internal static class PhmLowering
         {
             // U[r] is its own column matrix, so every block r is at hand: the sums stay in registers across r.
             int blockElements = block.InChannels * w2.InputPixels;
-            k.For("i", 0, s.N, i => k.ForBlocks("p", s.P, OutputBlock, ps => k.For("j", 0, run, target.Vector, j =>
+            k.For("i", 0, s.N, i => k.ForBlocks("p", s.P, ConvLowering.OutputBlock, ps => k.For("j", 0, run, target.Vector, j =>
             {
                 var partial = ps.Select(_ => k.Declare("sum", Const(0f, acc))).ToArray();
                 k.For("ob", 0, s.N, r => k.For("pixel", 0, g.Pixels, pixel =>
@@ -234,7 +230,7 @@ internal static class PhmLowering
             k.For("e", 0, factors, target.Vector, e => k.Store(sums, e, Const(0f, acc)));
             // Lanes over j = (q, tap): the columns are read with a stride of one row; blocked over p like the forward.
             k.For("ob", 0, s.N, r => BlockColumns(k, block, u, columns, r, target, (cm, start) =>
-                k.For("i", 0, s.N, i => k.ForBlocks("p", s.P, OutputBlock, ps => k.For("j", 0, run, target.Vector, j =>
+                k.For("i", 0, s.N, i => k.ForBlocks("p", s.P, ConvLowering.OutputBlock, ps => k.For("j", 0, run, target.Vector, j =>
                 {
                     var partial = ps.Select(p => k.Declare("sum", sums[(i * s.P + p) * run + j])).ToArray();
                     k.For("pixel", 0, g.Pixels, pixel =>
@@ -247,7 +243,7 @@ internal static class PhmLowering
                 })))));
             if (sums != df) k.For("e", 0, factors, target.Vector, e => k.Store(df, e, Cast(sums[e], n.Storage)));
         }
-        return k.BuildKernel($"phm_factor_gradient_{AlgorithmTag(algorithm)}{target.Suffix}_{FactoredTag(s, g, n)}");
+        return k.BuildKernel($"phm_factor_gradient_{n.Tag}_{ConvLowering.Algo(algorithm)}{target.Suffix}_{FactoredShape(s, g)}");
     }
 
     /// <summary>
