@@ -1,6 +1,7 @@
 using CsCheck;
 using TinyOdl.Graph;
 using Xunit.Abstractions;
+using static TinyOdl.Tests.MathTruth.RoundingBounds;
 
 namespace TinyOdl.Tests.MathTruth;
 
@@ -35,18 +36,11 @@ namespace TinyOdl.Tests.MathTruth;
 /// </summary>
 public sealed class BinaryLayerTests(ITestOutputHelper output)
 {
-    private static readonly double U32 = Math.ScaleB(1.0, -24), U16 = Math.ScaleB(1.0, -11);
-
-    private static double Unit(Precision p) => p == Precision.Fp16 ? U16 : U32;
-
-    /// <summary>gamma_n = n u / (1 - n u): the relative error bound of n roundings; infinite once n u reaches 1.</summary>
-    private static double Gamma(int n, double u) => n * u < 1 ? n * u / (1 - n * u) : double.PositiveInfinity;
-
     /// <summary>A: alpha's relative error bound (K - 1 adds and one division in the accumulation type, then storage).</summary>
     private static double AlphaBound(Precision p, int taps) => (Gamma(taps, U32) + (p == Precision.Fp32 ? 0 : U16)) * 1.001;
 
     /// <summary>T: the output transform's relative error bound (one rounding; fp16-mixed rounds to binary32, then binary16).</summary>
-    private static double TransformBound(Precision p) => (Unit(p) + (p == Precision.Fp16Mixed ? U16 : 0)) * 1.001;
+    private static double TransformBound(Precision p) => (RoundingBounds.Unit(p) + (p == Precision.Fp16Mixed ? U16 : 0)) * 1.001;
 
     private static double TruthBound(Precision p, int taps)
     {

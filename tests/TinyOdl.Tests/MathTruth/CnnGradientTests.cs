@@ -2,6 +2,7 @@ using CsCheck;
 using TinyOdl.Graph;
 using TinyOdl.Passes;
 using Xunit.Abstractions;
+using static TinyOdl.Tests.MathTruth.RoundingBounds;
 using Params = System.Collections.Generic.IReadOnlyDictionary<string, double[]>;
 
 namespace TinyOdl.Tests.MathTruth;
@@ -33,7 +34,6 @@ namespace TinyOdl.Tests.MathTruth;
 public sealed class CnnGradientTests(ITestOutputHelper output)
 {
     private const float Epsilon = 1e-5f;
-    private static readonly double U32 = Math.ScaleB(1.0, -24), U16 = Math.ScaleB(1.0, -11);
 
     private static double GradientRTol(Precision p) => p == Precision.Fp32 ? 2e-5 : 2e-2;
     private static double GradientATol(Precision p) => p == Precision.Fp32 ? 1e-7 : 1e-5;
@@ -41,16 +41,6 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
     private static double ForwardATol(Precision p) => p == Precision.Fp32 ? float.Epsilon : Math.ScaleB(1.0, -24);
     /// <summary>How far from a ReLU or max-pool kink a sample must be (binary16 layers here err by up to ~3e-3).</summary>
     private static double KinkMargin(Precision p) => p == Precision.Fp32 ? 1e-3 : 1e-2;
-
-    /// <summary>
-    /// Relative error bound, against the magnitude, of n roundings in p's accumulation type (gamma_n), plus the rounding of
-    /// the result to binary16 storage for fp16-mixed; 0.1 % slack covers the products of the error terms.
-    /// </summary>
-    private static double RoundingBound(Precision p, int n)
-    {
-        double u = p == Precision.Fp16 ? U16 : U32;
-        return (n * u / (1 - n * u) + (p == Precision.Fp16Mixed ? U16 : 0)) * 1.001;
-    }
 
     // ---- Networks as stages: each layer once for the builder and once in float64.
 
@@ -98,7 +88,7 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
         new(name, (b, x) => b.Conv2d(name, x, cout, w, groups, bias),
             (v, x) => Float64Cnn.Conv2d(x, cin, w, v[name + "_weight"], bias ? v[name + "_bias"] : null, cout, groups),
             (v, x, p) => (Float64Cnn.Conv2d(x, cin, w, v[name + "_weight"], bias ? v[name + "_bias"] : null, cout, groups, magnitude: true),
-                RoundingBound(p, cin / groups * w.KernelH * w.KernelW)));
+                Accumulation(p, cin / groups * w.KernelH * w.KernelW)));
 
     /// <summary>Batch norm with random statistics, scale (either sign) and shift.</summary>
     private static Layer BatchNorm(string name, int channels, Random rng)
@@ -114,7 +104,7 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
         // binary16 for the fp16 policies).
         return new(name, (b, x) => b.BatchNorm(name, x, Epsilon, scale, shift, mean, variance),
             (v, x) => Apply(v, x, false),
-            (v, x, p) => (Apply(v, x, true), RoundingBound(p, 3) + (p == Precision.Fp32 ? U32 : U32 + U16) * 1.001));
+            (v, x, p) => (Apply(v, x, true), Accumulation(p, 3) + (p == Precision.Fp32 ? U32 : U32 + U16) * 1.001));
     }
 
     private static Layer MaxPool(string name, int channels, Window2d w, bool afterRelu = false) =>
@@ -127,12 +117,12 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
     private static Layer AveragePool(string name, int channels, Window2d w, bool countIncludePad) =>
         new(name, (b, x) => b.Pool(name, x, PoolKind.Average, w, countIncludePad),
             (_, x) => Float64Cnn.AveragePool(x, channels, w, countIncludePad),
-            (_, x, p) => (Float64Cnn.AveragePool(x, channels, w, countIncludePad, magnitude: true), RoundingBound(p, w.KernelH * w.KernelW)));
+            (_, x, p) => (Float64Cnn.AveragePool(x, channels, w, countIncludePad, magnitude: true), Accumulation(p, w.KernelH * w.KernelW)));
 
     private static Layer GlobalAveragePool(string name, int channels) =>
         new(name, (b, x) => b.GlobalAveragePool(name, x),
             (_, x) => Float64Cnn.GlobalAveragePool(x, channels),
-            (_, x, p) => (Float64Cnn.GlobalAveragePool(x, channels, magnitude: true), RoundingBound(p, x.Length / channels)));
+            (_, x, p) => (Float64Cnn.GlobalAveragePool(x, channels, magnitude: true), Accumulation(p, x.Length / channels)));
 
     private static Layer Relu(string name) =>
         new(name, (b, x) => b.Relu(name, x), (_, x) => Float64Reference.Relu(x), (_, x, _) => (new double[x.Length], 0.0),
@@ -143,7 +133,7 @@ public sealed class CnnGradientTests(ITestOutputHelper output)
     private static Layer Linear(string name, int inF, int outF) =>
         new(name, (b, x) => b.Linear(name, x, outF),
             (v, x) => Float64Reference.Linear(v[name + "_weight"], v[name + "_bias"], x, outF),
-            (v, x, p) => (Float64Reference.LinearMagnitude(v[name + "_weight"], v[name + "_bias"], x, outF), RoundingBound(p, inF)));
+            (v, x, p) => (Float64Reference.LinearMagnitude(v[name + "_weight"], v[name + "_bias"], x, outF), Accumulation(p, inF)));
 
     /// <summary>A trainable batch norm "pre" on the input, then the layer under test (named "op"), then MSE.</summary>
     private static Net Single(string label, Shape input, Layer op, Random rng) =>

@@ -1,6 +1,7 @@
 using CsCheck;
 using TinyOdl.Graph;
 using Xunit.Abstractions;
+using static TinyOdl.Tests.MathTruth.RoundingBounds;
 
 namespace TinyOdl.Tests.MathTruth;
 
@@ -43,7 +44,6 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
     private static double GradientATol(Precision p) => p == Precision.Fp32 ? 1e-7 : 1e-5;
     private const double SelfCheckRTol = 1e-6, SelfCheckATol = 1e-10;
     private const int RandomSamples = 5;
-    private static readonly double U32 = Math.ScaleB(1.0, -24), U16 = Math.ScaleB(1.0, -11);
 
     /// <summary>
     /// W's absolute floor: up to n &lt;= 4 roundings into the subnormals of the storage type, half a subnormal spacing each
@@ -51,15 +51,6 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
     /// </summary>
     private static double WeightATol(Precision p) => 4 * (p == Precision.Fp32 ? Math.ScaleB(1.0, -150) : Math.ScaleB(1.0, -25));
 
-    /// <summary>
-    /// gamma_k of the accumulation type (k roundings: the chain of fused multiply-adds), plus the final rounding to binary16
-    /// storage for fp16-mixed; 0.1 % slack for the products of the error terms (as in <see cref="CnnGradientTests"/>).
-    /// </summary>
-    private static double RoundingBound(Precision p, int k)
-    {
-        double u = p == Precision.Fp16 ? U16 : U32;
-        return (k * u / (1 - k * u) + (p == Precision.Fp16Mixed ? U16 : 0)) * 1.001;
-    }
 
     public static TheoryData<Precision> Precisions => new(Precision.Fp32, Precision.Fp16, Precision.Fp16Mixed);
 
@@ -252,7 +243,7 @@ public sealed class PhmGradientTests(ITestOutputHelper output)
         bool factored = Passes.PhmEvaluationPlan.For(model.Nodes.OfType<PhmLayerNode>().Single(), inputGradient: true).Factored;
         Assert.True(c.Evaluation == PhmEvaluation.Auto || factored == (c.Evaluation == PhmEvaluation.Factored), $"{at}: evaluation not as requested");
         Assert.True(run.Has("op_weight") != factored && run.Has("op_mixed") == factored, $"{at}: W built = {run.Has("op_weight")}, factored = {factored}");
-        double weightBound = RoundingBound(c.Precision, c.N), convBound = RoundingBound(c.Precision, c.In * c.Taps + 1);
+        double weightBound = Accumulation(c.Precision, c.N), convBound = Accumulation(c.Precision, c.In * c.Taps + 1);
         if (!factored)
         {
             var w = run.Read("op_weight");
