@@ -410,7 +410,7 @@ public static class Autodiff
                             ops.Add(new PhmFactorGradient(name, dy, u, df, shape, g, ph.Precision, algorithm, Columns(name, block, algorithm, u.Type), accumulator));
                         }
                         var du = ph.A.Trainable || inputGradient ? Add(ph.Name + "_mixed_gradient", u.Shape, TensorRole.Scratch, u.Type) : null;
-                        if (du is not null) ops.Add(new PhmMixedGradient(ph.Name + "_mixed_gradient", dy, Of(ph.F.Value), du, shape, g, ph.Precision));
+                        if (du is not null) ops.Add(new PhmMixedGradient(ph.Name + "_mixed_gradient", dy, Of(ph.F.Value), du, shape, g, ph.Precision, inputGradient));
                         if (Grad(ph.A) is { } da) ops.Add(new PhmMixWeightGradient(ph.Name + "_mix_weight_gradient", du!, x, da, shape, g, ph.Precision));
                         inputGradientOp = dx => new PhmMixInputGradient(ph.Name + "_input_gradient", du!, Of(ph.A.Value), dx, shape, g, ph.Precision);
                     }

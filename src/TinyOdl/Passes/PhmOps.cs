@@ -70,9 +70,12 @@ public sealed record PhmFactorGradient(string Name, TrainingTensor DY, TrainingT
     public override IEnumerable<TrainingTensor> Writes => [DF, .. Columns is null ? [] : new[] { Columns }, .. Accumulator is null ? [] : new[] { Accumulator }];
 }
 
-/// <summary>dU[r][i] = F_i^T applied to dY[r] (the convolution's input gradient, its order), in the accumulation type.</summary>
-public sealed record PhmMixedGradient(string Name, TrainingTensor DY, TrainingTensor F, TrainingTensor DU, PhmShape Shape, ConvGeometry Geometry, Precision Precision)
-    : TrainingOp(Name, Phase.Backward)
+/// <summary>
+/// dU[r][i] = F_i^T applied to dY[r] (the convolution's input gradient, its order), in the accumulation type.
+/// <see cref="ForInput"/>: dx needs it (else only dA does), which is the pass its MACs are reported under.
+/// </summary>
+public sealed record PhmMixedGradient(string Name, TrainingTensor DY, TrainingTensor F, TrainingTensor DU, PhmShape Shape, ConvGeometry Geometry, Precision Precision,
+    bool ForInput) : TrainingOp(Name, Phase.Backward)
 {
     public override IEnumerable<TrainingTensor> Reads => [DY, F];
     public override IEnumerable<TrainingTensor> Writes => [DU];

@@ -80,7 +80,7 @@ public sealed class PhmLayerTests
         var data = new TheoryData<int, bool, int, bool, bool, bool>();
         foreach (int n in new[] { 2, 4 })
             foreach (var (conv, kernel) in new[] { (false, 1), (true, 1), (true, 3) })
-                foreach (var (trainA, trainF) in new[] { (true, true), (false, true), (true, false) })
+                foreach (var (trainA, trainF) in new[] { (true, true), (false, true), (true, false), (false, false) })
                     foreach (bool inputGradient in new[] { true, false })
                         data.Add(n, conv, kernel, trainA, trainF, inputGradient);
         return data;
@@ -137,5 +137,21 @@ public sealed class PhmLayerTests
         // Every line but the header (its arena size differs by the column scratch): losses, predictions, parameters.
         static string[] Body(IEnumerable<ProtocolLine> lines) => lines.Where(l => l.Keyword != "model").Select(l => l.ToString()).ToArray();
         Assert.Equal(Body(im2col), Body(direct));
+    }
+
+    /// <summary>
+    /// n = 1 always builds under Auto, even where the factored evaluation would need fewer MACs: W = A_0 F_0 is a scaled
+    /// copy of F, and building it keeps the layer the ordinary one bit for bit (N1_with_a_frozen_at_one_...).
+    /// </summary>
+    [Fact]
+    public void Auto_builds_w_for_n_1_even_when_factoring_needs_fewer_macs()
+    {
+        var model = Layer(1, conv: false, null, trainA: true, trainF: true, inputGradient: true, PhmEvaluation.Auto);
+        var plan = Passes.PhmEvaluationPlan.For(model.Nodes.OfType<PhmLayerNode>().Single(), inputGradient: true);
+        Assert.True(plan.FactoredMacs < plan.BuildMacs, $"factored {plan.FactoredMacs} vs build {plan.BuildMacs}");
+        Assert.False(plan.Factored);
+        var calls = Pipeline.Compile(model, Board.Load("qemu-virt-rv32")).Program.TrainStep.Calls;
+        Assert.Contains(calls, c => c.Comment == "op_build_weight");
+        Assert.DoesNotContain(calls, c => c.Comment == "op_mix");
     }
 }

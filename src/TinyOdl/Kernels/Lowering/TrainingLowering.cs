@@ -98,7 +98,7 @@ public static class TrainingLowering
             PhmFactorGradient pf => new KernelCall(Shared(PhmLowering.FactorGradient(pf.Shape, pf.Geometry, Numerics.Of(pf.Precision), pf.Algorithm, target)),
                 [B(pf.DY), B(pf.U), B(pf.DF), .. Optional(pf.Columns), .. Optional(pf.Accumulator)], pf.Name, pf.Geometry.Macs, Pass.WeightGradient),
             PhmMixedGradient pm => new KernelCall(Shared(PhmLowering.MixedGradient(pm.Shape, pm.Geometry, Numerics.Of(pm.Precision))), [B(pm.DY), B(pm.F), B(pm.DU)],
-                pm.Name, pm.Geometry.Macs, Pass.InputGradient),
+                pm.Name, pm.Geometry.Macs, pm.ForInput ? Pass.InputGradient : Pass.WeightGradient),
             PhmMixWeightGradient pm => new KernelCall(Shared(PhmLowering.MixWeightGradient(pm.Shape, pm.Geometry, Numerics.Of(pm.Precision))), [B(pm.DU), B(pm.X), B(pm.DA)],
                 pm.Name, pm.Shape.MixMacs(pm.Geometry.Window.InputPixels), Pass.WeightGradient),
             PhmMixInputGradient pm => new KernelCall(Shared(PhmLowering.MixInputGradient(pm.Shape, pm.Geometry, Numerics.Of(pm.Precision))), [B(pm.DU), B(pm.A), B(pm.DX)],
