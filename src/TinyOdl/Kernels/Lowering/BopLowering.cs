@@ -22,14 +22,12 @@ internal static class BopLowering
         var m = k.Output("m", a, count);
         k.For("i", 0, count, target.Vector, i =>
         {
-            var g = lossScale != 1f ? Cast(grad[i], a) * Const(1f / lossScale, a) : Cast(grad[i], a);
-            var average = Ref(k.Declare("average", Fma(Const(bop.Adaptivity, a), g - m[i], m[i])));
+            var average = Ref(k.Declare("average", Fma(Const(bop.Adaptivity, a), LossLowering.Unscaled(grad[i], lossScale, a) - m[i], m[i])));
             k.Store(m, i, average);
             var weight = Ref(k.Declare("weight", w[i]));
             var along = Select(Lt(weight, Const(0f, n.Storage)), Const(-1f, a) * average, average);
             k.Store(w, i, Select(Gt(along, Const(bop.Threshold, a)), Const(-1f, n.Storage) * weight, weight));
         });
-        static string Tag(float v) => v.ToString("R", CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm').Replace('+', 'p');
-        return k.BuildKernel($"bop_{n.Tag}_t{Tag(bop.Threshold)}_g{Tag(bop.Adaptivity)}{LossLowering.ScaleSuffix(lossScale)}{target.Suffix}_{count.ToString(CultureInfo.InvariantCulture)}");
+        return k.BuildKernel($"bop_{n.Tag}_t{KernelNames.Constant(bop.Threshold)}_g{KernelNames.Constant(bop.Adaptivity)}{LossLowering.ScaleSuffix(lossScale)}{target.Suffix}_{count.ToString(CultureInfo.InvariantCulture)}");
     }
 }

@@ -67,4 +67,7 @@ internal static class LossLowering
     private static Expr Scaled(Expr e, float scale) => scale == 1f ? e : e * F(scale);
 
     internal static string ScaleSuffix(float scale) => scale == 1f ? "" : $"_scale{(int)scale}";
+
+    /// <summary>An optimizer's view of a gradient: the loss scale divided out (exact: the scale is a power of two), in type a.</summary>
+    internal static Expr Unscaled(Expr grad, float scale, ScalarType a) => scale == 1f ? Cast(grad, a) : Cast(grad, a) * Const(1f / scale, a);
 }

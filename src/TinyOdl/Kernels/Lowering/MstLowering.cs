@@ -311,7 +311,6 @@ internal static class MstLowering
                 k.Store(dw, from * taps + t, Cast(Fma(Const(-lambda, a), diff, Cast(dw[from * taps + t], a)), n.Storage));
             });
         });
-        string tag = lambda.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm');
-        return k.BuildKernel($"mst_regularizer_{n.Tag}_{g.OutChannels}x{taps}_l{tag}");
+        return k.BuildKernel($"mst_regularizer_{n.Tag}_{g.OutChannels}x{taps}_l{KernelNames.Constant(lambda)}");
     }
 }

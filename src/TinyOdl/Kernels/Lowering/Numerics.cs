@@ -18,6 +18,14 @@ public readonly record struct KernelTarget(bool Vector)
     internal string Suffix => Vector ? "_rvv" : "";
 }
 
+/// <summary>Parts of kernel names: a name must be a C and LLVM identifier and differ wherever the code does.</summary>
+internal static class KernelNames
+{
+    /// <summary>A float constant baked into a kernel, round-trip exact: 0.001 -> "0p001", -1E-08 -> "m1Em08".</summary>
+    public static string Constant(float v) =>
+        v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'm').Replace('+', 'p');
+}
+
 internal static class DataTypeMapping
 {
     public static ScalarType ToScalar(this DataType t) => t switch

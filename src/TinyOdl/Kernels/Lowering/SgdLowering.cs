@@ -21,8 +21,7 @@ internal static class SgdLowering
         var v = opt.HasMomentum ? k.Output("v", n.Storage, count) : null;
         k.For("i", 0, count, target.Vector, i =>
         {
-            // Loss scaling: the gradient arrives multiplied by a power of two; dividing it out is exact.
-            var gradient = opt.HasLossScale ? Cast(grad[i], a) * Const(1f / opt.LossScale, a) : Cast(grad[i], a);
+            var gradient = LossLowering.Unscaled(grad[i], opt.LossScale, a);
             var g = k.Declare("g", opt.HasWeightDecay ? Fma(Const(opt.WeightDecay, a), Cast(w[i], a), gradient) : gradient);
             if (v is not null)
             {
